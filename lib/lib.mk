@@ -1,0 +1,42 @@
+# libmcs: every lib/*.c goes into build/lib/libmcs.so (public symbols only:
+# functions marked MCS_EXPORT, filtered again by lib/libmcs.map) and into
+# build/lib/libmcs.a (everything, for unit tests that reach internals).
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+LIBMCS_SO := $(O)/lib/libmcs.so
+LIBMCS_A := $(O)/lib/libmcs.a
+
+$(LIBMCS_A): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/lib/libmcs.so.0: $(LIB_OBJS) lib/libmcs.map
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $(LIB_OBJS) -Wl,-soname,libmcs.so.0 \
+		-Wl,--version-script=lib/libmcs.map -Wl,--no-undefined \
+		$(ALL_LDFLAGS) $(LIB_LIBS)
+
+$(LIBMCS_SO): $(O)/lib/libmcs.so.0
+	ln -sf libmcs.so.0 $@
+
+all: $(LIBMCS_SO) $(LIBMCS_A)
+
+# Programs link the shared library; they can reach only the public API.
+# $(call mcs_program,NAME,SOURCES) defines $(O)/bin/NAME.
+PROG_LDFLAGS = -pie -L$(O)/lib -Wl,-rpath,'$$ORIGIN/../lib'
+define mcs_program
+$(O)/bin/$(1): $(patsubst %.c,$(O)/obj/%.o,$(2)) $(LIBMCS_SO)
+	@mkdir -p $$(@D)
+	$$(CC) -o $$@ $(patsubst %.c,$(O)/obj/%.o,$(2)) $$(PROG_LDFLAGS) $$(ALL_LDFLAGS) -lmcs $$(LIB_LIBS)
+all: $(O)/bin/$(1)
+PROGRAMS += $(1)
+endef
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/mcs
+	install -m 0755 $(O)/lib/libmcs.so.0 $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libmcs.so.0 $(DESTDIR)$(PREFIX)/lib/libmcs.so
+	install -m 0644 $(LIBMCS_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 lib/include/mcs/*.h $(DESTDIR)$(PREFIX)/include/mcs/
+	for p in $(PROGRAMS); do install -m 0755 $(O)/bin/$$p $(DESTDIR)$(PREFIX)/bin/; done
