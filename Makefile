@@ -60,11 +60,24 @@ deps-bench:
 deps-vm:
 	@sh mk/deps.sh build check vm
 
+# Fragments append to CHECK_SUITES, DEMO_STEPS and BENCH_STEPS.
+CHECK_SUITES :=
+DEMO_STEPS :=
+BENCH_STEPS :=
 include lib/lib.mk
 include $(sort $(wildcard mcsd/mcsd.mk tools/*.mk policy/policy.mk \
-	selinux-testsuite-hooks/hooks.mk))
+	tests/integration/*.mk tests/bench/*.mk selinux-testsuite-hooks/*.mk))
 include tests/tests.mk
-include $(sort $(wildcard tests/bench/bench.mk))
+
+# The main job: build, then each component's demo step in order.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(DEMO_STEPS)
+
+# Benchmarks: us against the tool a user would pick instead, in one run.
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(BENCH_STEPS)
 
 # Generic compile rule: every object mirrors its source path under $(O)/obj.
 $(O)/obj/%.o: %.c
