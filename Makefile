@@ -36,15 +36,15 @@ BASE_LDFLAGS :=
 endif
 BASE_LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
 
-# pkg-config is only used for the libraries that ship .pc files.
-PKGS_CFLAGS := $(shell pkg-config --cflags libselinux sqlite3 json-c libsystemd 2>/dev/null)
+# No pkg-config at parse time (packages may be installed by `make deps`
+# later in the same run): include <json-c/json.h>, <sqlite3.h> etc. directly.
 CFLAGS   ?=
 LDFLAGS  ?=
-ALL_CFLAGS  = $(BASE_CFLAGS) $(PKGS_CFLAGS) $(CFLAGS)
+ALL_CFLAGS  = $(BASE_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 # External libraries libmcs links against (fragments may append).
-LIB_LIBS := -lselinux -lsepol -lsqlite3 -ljson-c -lsystemd -lpthread
+LIB_LIBS := -lselinux -lsepol -lsqlite3 -ljson-c -lsystemd -lpthread -lm
 
 .PHONY: all check check-unit demo bench install clean format deps deps-check \
 	deps-bench deps-vm policy vm-check

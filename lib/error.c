@@ -28,6 +28,7 @@ int mcs_error_set(mcs_error *err, int code, const char *fmt, ...)
 int mcs_error_prefix(mcs_error *err, const char *fmt, ...)
 {
 	char prefix[MCS_ERROR_MSG_MAX], old[MCS_ERROR_MSG_MAX];
+	size_t plen, olen;
 	va_list ap;
 
 	if (!err)
@@ -38,7 +39,13 @@ int mcs_error_prefix(mcs_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s%s", prefix, old);
+	plen = strnlen(prefix, sizeof(err->msg) - 1);
+	olen = strnlen(old, sizeof(old));
+	if (plen + olen > sizeof(err->msg) - 1)
+		olen = sizeof(err->msg) - 1 - plen;
+	memcpy(err->msg, prefix, plen);
+	memcpy(err->msg + plen, old, olen);
+	err->msg[plen + olen] = '\0';
 	return err->code;
 }
 

@@ -29,7 +29,7 @@ extern "C" {
 #define MCS_ERROR_MSG_MAX 512
 
 typedef struct mcs_error {
-	int code;                    /* negative errno, 0 when unset */
+	int code;		     /* negative errno, 0 when unset */
 	char msg[MCS_ERROR_MSG_MAX]; /* one line, no trailing newline */
 } mcs_error;
 

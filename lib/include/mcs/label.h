@@ -8,11 +8,11 @@
  *
  * Syntax accepted (what libselinux writes):
  *   level    s<N>[:<cats>]          N in 0..15
- *   cats     <item>[,<item>...]     item: c<K> or c<K>.c<L> (K < L), K in 0..1023
- *   range    <level>[-<level>]      the high level must dominate the low one
- *   context  user:role:type[:range]
- * Numbers have no sign and no leading zero ("c01" is rejected).  Input is
- * limited to MCS_INPUT_MAX bytes and may not contain a NUL byte.
+ *   cats     <item>[,<item>...]     item: c<K> or c<K>.c<L> (K < L), K in
+ * 0..1023 range    <level>[-<level>]      the high level must dominate the low
+ * one context  user:role:type[:range] Numbers have no sign and no leading zero
+ * ("c01" is rejected).  Input is limited to MCS_INPUT_MAX bytes and may not
+ * contain a NUL byte.
  *
  * Output is canonical: categories ascending, runs of three or more written
  * as c<K>.c<L>, pairs as c<K>,c<K+1>; a range whose two levels are equal
@@ -31,24 +31,24 @@
 extern "C" {
 #endif
 
-#define MCS_SENS_MAX 15    /* highest sensitivity: s15 */
-#define MCS_CAT_MAX 1023   /* highest category: c1023 */
+#define MCS_SENS_MAX  15   /* highest sensitivity: s15 */
+#define MCS_CAT_MAX   1023 /* highest category: c1023 */
 #define MCS_CAT_COUNT 1024 /* categories c0..c1023 */
 #define MCS_INPUT_MAX 8192 /* longest context/level/range string accepted */
-#define MCS_NAME_MAX 255   /* longest user, role or type name */
+#define MCS_NAME_MAX  255  /* longest user, role or type name */
 
 /* Buffer sizes that always hold a formatted value (with the NUL). */
-#define MCS_LEVEL_STR_MAX 4096
-#define MCS_RANGE_STR_MAX (2 * MCS_LEVEL_STR_MAX)
+#define MCS_LEVEL_STR_MAX   4096
+#define MCS_RANGE_STR_MAX   (2 * MCS_LEVEL_STR_MAX)
 #define MCS_CONTEXT_STR_MAX (MCS_RANGE_STR_MAX + 3 * (MCS_NAME_MAX + 1))
 
 typedef struct mcs_level {
-	uint8_t sens;                    /* sensitivity, 0..MCS_SENS_MAX */
+	uint8_t sens;			   /* sensitivity, 0..MCS_SENS_MAX */
 	uint64_t cats[MCS_CAT_COUNT / 64]; /* bit k set: category c<k> */
 } mcs_level;
 
 typedef struct mcs_range {
-	mcs_level low;  /* current / low level */
+	mcs_level low;	/* current / low level */
 	mcs_level high; /* clearance; invariant: high dominates low */
 } mcs_range;
 
@@ -56,15 +56,15 @@ typedef struct mcs_context {
 	char user[MCS_NAME_MAX + 1];
 	char role[MCS_NAME_MAX + 1];
 	char type[MCS_NAME_MAX + 1];
-	bool has_range;  /* false for a context without the MLS field */
+	bool has_range;	 /* false for a context without the MLS field */
 	mcs_range range; /* valid when has_range */
 } mcs_context;
 
 /* Relation of two levels, as the kernel's MLS constraints see them. */
 typedef enum mcs_level_rel {
 	MCS_LEVEL_EQUAL = 0,
-	MCS_LEVEL_DOMINATES,     /* a dominates b and a != b */
-	MCS_LEVEL_DOMINATED_BY,  /* b dominates a and a != b */
+	MCS_LEVEL_DOMINATES,	/* a dominates b and a != b */
+	MCS_LEVEL_DOMINATED_BY, /* b dominates a and a != b */
 	MCS_LEVEL_INCOMPARABLE,
 } mcs_level_rel;
 
@@ -95,7 +95,8 @@ MCS_EXPORT int mcs_level_canonicalize(const char *s, char *buf, size_t size,
 
 MCS_EXPORT void mcs_level_init(mcs_level *l, unsigned sens);
 MCS_EXPORT bool mcs_level_has_cat(const mcs_level *l, unsigned cat);
-MCS_EXPORT void mcs_level_add_cat(mcs_level *l, unsigned cat); /* cat <= MCS_CAT_MAX */
+MCS_EXPORT void mcs_level_add_cat(mcs_level *l,
+				  unsigned cat); /* cat <= MCS_CAT_MAX */
 MCS_EXPORT unsigned mcs_level_cat_count(const mcs_level *l);
 
 MCS_EXPORT bool mcs_level_equal(const mcs_level *a, const mcs_level *b);
@@ -128,10 +129,9 @@ MCS_EXPORT bool mcs_range_contains(const mcs_range *outer,
  */
 MCS_EXPORT int mcs_context_parse(const char *s, mcs_context *ret,
 				 mcs_error *err);
-MCS_EXPORT int mcs_context_parse_n(const char *s, size_t len,
-				   mcs_context *ret, mcs_error *err);
-MCS_EXPORT int mcs_context_format(const mcs_context *c, char *buf,
-				  size_t size);
+MCS_EXPORT int mcs_context_parse_n(const char *s, size_t len, mcs_context *ret,
+				   mcs_error *err);
+MCS_EXPORT int mcs_context_format(const mcs_context *c, char *buf, size_t size);
 MCS_EXPORT bool mcs_context_equal(const mcs_context *a, const mcs_context *b);
 
 /*
@@ -140,8 +140,8 @@ MCS_EXPORT bool mcs_context_equal(const mcs_context *a, const mcs_context *b);
  * do not) is ignored; then the strings are parsed and compared
  * semantically when both parse, else byte by byte.
  */
-MCS_EXPORT bool mcs_context_str_equal(const char *a, size_t alen,
-				      const char *b, size_t blen);
+MCS_EXPORT bool mcs_context_str_equal(const char *a, size_t alen, const char *b,
+				      size_t blen);
 
 /* ---- category pairs ---------------------------------------------------- */
 
@@ -164,8 +164,8 @@ MCS_EXPORT uint64_t mcs_pair_count(const mcs_cat_range *r);
 MCS_EXPORT int mcs_pair_from_index(const mcs_cat_range *r, uint64_t idx,
 				   unsigned *ret_x, unsigned *ret_y);
 /* Pair -> index.  -ERANGE unless lo <= x < y <= hi. */
-MCS_EXPORT int mcs_pair_to_index(const mcs_cat_range *r, unsigned x,
-				 unsigned y, uint64_t *ret_idx);
+MCS_EXPORT int mcs_pair_to_index(const mcs_cat_range *r, unsigned x, unsigned y,
+				 uint64_t *ret_idx);
 /*
  * Extract the pair from a level that must be s0 with exactly two
  * categories ("level must have exactly two categories").
