@@ -84,6 +84,7 @@ $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c -o $@ $<
 
+.SECONDARY:
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
 format:

@@ -14,10 +14,14 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIBMCS_A)
 	$(CC) -o $@ $< $(TEST_HELPER_OBJS) $(TEST_WRAP_$*) $(ALL_LDFLAGS) $(LIBMCS_A) -lcmocka $(LIB_LIBS)
 
 RESULTS := $(O)/test-results
-CHECK_SUITES := check-unit $(CHECK_SUITES)
+CHECK_SUITES := check-unit check-abi $(CHECK_SUITES)
 
 check-unit: $(UNIT_BINS)
 	@sh tests/run-suite.sh unit $(RESULTS) $(UNIT_BINS)
+
+# The shared library exports exactly the documented MCS_EXPORT functions.
+check-abi: $(LIBMCS_SO)
+	@O=$(O) sh tests/run-suite.sh abi $(RESULTS) tests/check-abi.sh
 
 check: deps
 	@rm -rf $(RESULTS)

@@ -1,0 +1,36 @@
+#!/bin/sh
+# ABI check for libmcs.so, printed as TAP:
+#  1. every exported function is named mcs_* and carries the MCS_0 version;
+#  2. every exported function is declared MCS_EXPORT in lib/include/mcs/;
+#  3. every MCS_EXPORT declaration is really exported (not hidden by accident);
+#  4. the library has no undefined symbols of its own and links with -z now.
+#   check-abi.sh LIBMCS_SO HEADER_DIR
+set -u
+so=${1:-${O:-build}/lib/libmcs.so} hdr=${2:-lib/include/mcs}
+n=0 fail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+
+exported=$(nm -D --defined-only "$so" | awk '$2 == "T" {print $3}' | sort)
+declared=$(cat "$hdr"/*.h | tr '\n' ' ' | sed 's/;/;\n/g' |
+	grep 'MCS_EXPORT' | grep -o 'mcs_[a-z0-9_]*[ ]*(' | tr -d ' (' | sort -u)
+
+bad=$(printf '%s\n' "$exported" | grep -v '^mcs_[a-z0-9_]*@@MCS_0$' || true)
+[ -z "$bad" ] && ok "exported symbols are mcs_* in version MCS_0" ||
+	notok "unexpected exports: $(echo $bad)"
+
+names=$(printf '%s\n' "$exported" | sed 's/@@.*//')
+undeclared=$(printf '%s\n' "$names" | while read -r s; do
+	printf '%s\n' "$declared" | grep -qx "$s" || echo "$s"; done)
+[ -z "$undeclared" ] && ok "every export is declared MCS_EXPORT in a public header" ||
+	notok "exported but not declared MCS_EXPORT: $(echo $undeclared)"
+
+hidden=$(printf '%s\n' "$declared" | while read -r s; do
+	printf '%s\n' "$names" | grep -qx "$s" || echo "$s"; done)
+[ -z "$hidden" ] && ok "every MCS_EXPORT declaration is exported" ||
+	notok "declared MCS_EXPORT but not exported: $(echo $hidden)"
+
+readelf -d "$so" | grep -q 'BIND_NOW\|FLAGS.*NOW' && ok "full RELRO (BIND_NOW)" ||
+	notok "libmcs.so is not linked with -z now"
+echo "1..$n"
+exit $fail
