@@ -1,0 +1,46 @@
+#!/bin/bash
+# vm-check.sh - the `make vm-check` driver: build or reuse the cached image
+# with our policy modules preloaded, boot it once with our build outputs and
+# the mcskit_* tests attached, run them under the enforcing kernel, print the
+# TAP summary, the boot time and the total time.  Fails when anything fails.
+#   vm-check.sh BUILD_DIR RESULTS_DIR
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+HOOKS=$(dirname "$HERE")
+BUILD=$(readlink -f "${1:-build}")
+RES=${2:-$BUILD/vm-check}
+T0=$(date +%s.%N)
+el() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
+
+mods=()
+for f in "$BUILD"/policy/*.pp "$HOOKS"/policy/*.cil; do [ -f "$f" ] && mods+=("$f"); done
+t=$(date +%s.%N)
+IMG=$("$HERE/image.sh" "${mods[@]}" | tail -1)
+img_time=$(el "$t")
+
+P=$(mktemp -d /tmp/mcskit-payload.XXXXXX)
+trap 'rm -rf "$P"' EXIT
+mkdir -p "$P/hooks" "$P/build"
+cp -a "$HOOKS/mcskit-testsuite" "$HOOKS/policy" "$HOOKS/tests" "$P/hooks/"
+make -s -C "$P/hooks/tests/mcskit_mcs" mcskit_probe
+for d in bin lib policy; do [ -d "$BUILD/$d" ] && cp -a "$BUILD/$d" "$P/build/"; done
+cat >"$P/run.sh" <<'EOS'
+# in the VM, as root in unconfined_t, cwd = the unpacked payload
+export MCSKIT_BUILD=$PWD/build PATH=$PWD/build/bin:$PATH LD_LIBRARY_PATH=$PWD/build/lib
+./hooks/mcskit-testsuite run >"$MCSKIT_OUT/tap.txt" 2>&1
+rc=$?
+cat "$MCSKIT_OUT/tap.txt"
+exit $rc
+EOS
+
+rm -rf "$RES"; mkdir -p "$RES"
+rc=0
+"$HERE/run.sh" -i "$IMG" -o "$RES" -t "${MCSKIT_VM_TIMEOUT:-480}" "$P" || rc=$?
+tap=$RES/out/tap.txt
+pass=$(grep -cE '^ *ok ' "$tap" 2>/dev/null || true)
+fail=$(grep -cE '^ *not ok ' "$tap" 2>/dev/null || true)
+skip=$(grep -ciE '^ *ok .*# skip|skipped:' "$tap" 2>/dev/null || true)
+echo "vm-check: TAP: ${pass:-0} ok, ${fail:-0} not ok, ${skip:-0} skipped; $(grep -E '^(Result|Files=)' "$tap" 2>/dev/null | tr '\n' ' ')"
+[ "$rc" = 0 ] || { echo "vm-check: payload rc=$rc; log:"; sed 's/^/  | /' "$RES/run.log"; }
+echo "vm-check: image ${img_time}s ($(basename "$IMG")), $(cat "$RES/boot.txt" 2>/dev/null), $(grep -c . "$RES/avc.log" 2>/dev/null || echo 0) AVC denials (avc.log), total $(el "$T0")s; results in $RES"
+exit "$rc"
