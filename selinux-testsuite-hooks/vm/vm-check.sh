@@ -14,6 +14,8 @@ el() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 
 mods=()
 for f in "$BUILD"/policy/*.pp "$HOOKS"/policy/*.cil; do [ -f "$f" ] && mods+=("$f"); done
+# glue for the mcskit container types only when their modules were built
+ls "$BUILD"/policy/*.pp >/dev/null 2>&1 && mods+=("$HOOKS"/policy-mcskit/*.cil)
 t=$(date +%s.%N)
 IMG=$("$HERE/image.sh" "${mods[@]}" | tail -1)
 img_time=$(el "$t")
@@ -21,7 +23,7 @@ img_time=$(el "$t")
 P=$(mktemp -d /tmp/mcskit-payload.XXXXXX)
 trap 'rm -rf "$P"' EXIT
 mkdir -p "$P/hooks" "$P/build"
-cp -a "$HOOKS/mcskit-testsuite" "$HOOKS/policy" "$HOOKS/tests" "$P/hooks/"
+cp -a "$HOOKS/mcskit-testsuite" "$HOOKS/policy" "$HOOKS/policy-mcskit" "$HOOKS/tests" "$P/hooks/"
 make -s -C "$P/hooks/tests/mcskit_mcs" mcskit_probe
 for d in bin lib policy; do [ -d "$BUILD/$d" ] && cp -a "$BUILD/$d" "$P/build/"; done
 cat >"$P/run.sh" <<'EOS'
