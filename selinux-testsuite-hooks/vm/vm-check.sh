@@ -16,6 +16,8 @@ mods=()
 for f in "$BUILD"/policy/*.pp "$HOOKS"/policy/*.cil; do [ -f "$f" ] && mods+=("$f"); done
 # glue for the mcskit container types only when their modules were built
 ls "$BUILD"/policy/*.pp >/dev/null 2>&1 && mods+=("$HOOKS"/policy-mcskit/*.cil)
+# MCSKIT_VM_EXTRA_MODULES: more modules to preload (trying a module by hand)
+for f in ${MCSKIT_VM_EXTRA_MODULES:-}; do mods+=("$f"); done
 t=$(date +%s.%N)
 IMG=$("$HERE/image.sh" "${mods[@]}" | tail -1)
 img_time=$(el "$t")
