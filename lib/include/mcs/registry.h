@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcs/registry.h - the durable registry of MCS levels that mcsd hands out.
+ *
+ * The truth is a sqlite database (WAL, synchronous=FULL, versioned schema):
+ * one row per held or released pair and one row per owner.  The free set
+ * lives in memory, rebuilt from the tables at open, so that an allocation
+ * is a uniform random pick over the free pairs at the same cost whether
+ * the registry is empty or 99.9% full (no retry loop).
+ *
+ * Levels are always canonical two-category s0 levels "s0:cX,cY" with
+ * lo <= X < Y <= hi of the configured category range.  "s0:c1022,c1023"
+ * (runtimes use it for privileged mounts) and configured excluded levels
+ * are never handed out.  Released pairs still own files on disk: they sit
+ * in a quarantine and are reused only when no never-used pair is left,
+ * least recently released first.
+ *
+ * An owner (a container id) holds exactly one level.  A group (a pod)
+ * shares one level among its members; the level is released when the last
+ * member leaves.  A *lease* is bound to a process (pid + its start time)
+ * and to the boot it was made in; a *reservation* survives both.
+ *
+ * Transactions: every call below is atomic on its own (one BEGIN IMMEDIATE
+ * ... COMMIT).  Between mcs_registry_begin() and mcs_registry_commit() the
+ * calls are grouped into ONE durable commit; each call stays atomic inside
+ * the batch (a SAVEPOINT), so a failing call (e.g. -EEXIST) changes nothing
+ * and does not undo the other calls of the batch.
+ *
+ * Threads: an mcs_registry is not thread-safe; use it from one thread.
+ * Errors: >= 0 or -errno; err (optional, last) gets a one-line message
+ * naming the owner/level.
+ */
+#ifndef MCS_REGISTRY_H
+#define MCS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <mcs/error.h>
+#include <mcs/label.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MCS_REGISTRY_OWNER_MAX 255 /* owner and group: [A-Za-z0-9_.:@-]+ */
+#define MCS_REGISTRY_LEVEL_MAX 32  /* "s0:c1022,c1023" and NUL fit */
+/* The level runtimes use for privileged mounts; never handed out. */
+#define MCS_REGISTRY_RESERVED_LEVEL "s0:c1022,c1023"
+
+typedef struct mcs_registry mcs_registry;
+
+typedef enum mcs_registry_kind {
+	MCS_REGISTRY_LEASE = 0,	      /* ends with its pid or its boot */
+	MCS_REGISTRY_RESERVATION = 1, /* persistent until released */
+} mcs_registry_kind;
+
+typedef struct mcs_registry_config {
+	/* Categories handed out; {0, 0} means the default c0.c1023. */
+	mcs_cat_range range;
+	/* Extra levels never handed out (besides s0:c1022,c1023), canonical
+	 * or not; n_excluded entries.  Each must be a two-category s0
+	 * level, else open fails with -EINVAL. */
+	const char *const *excluded;
+	size_t n_excluded;
+} mcs_registry_config;
+
+typedef struct mcs_registry_request {
+	const char *owner; /* required, [A-Za-z0-9_.:@-]{1,255} */
+	const char *group; /* optional (NULL or ""): pod sharing one level */
+	const char *level; /* optional explicit level "s0:cX,cY" */
+	const char *type;  /* optional process type, stored as given */
+	mcs_registry_kind kind;
+	pid_t pid; /* lease: process it is bound to (0: the boot only) */
+	uid_t uid; /* client's uid (from SO_PEERCRED) */
+} mcs_registry_request;
+
+/* One owner's row.  Plain value: no pointers, nothing to free. */
+typedef struct mcs_registry_entry {
+	char owner[MCS_REGISTRY_OWNER_MAX + 1];
+	char group[MCS_REGISTRY_OWNER_MAX + 1]; /* "" when none */
+	char level[MCS_REGISTRY_LEVEL_MAX];	/* canonical "s0:cX,cY" */
+	char type[MCS_NAME_MAX + 1];		/* "" when none */
+	mcs_registry_kind kind;
+	pid_t pid;	    /* 0 when none */
+	uint64_t pid_start; /* /proc/<pid>/stat field 22, 0 when none */
+	uid_t uid;
+	int64_t created; /* unix time, seconds */
+} mcs_registry_entry;
+
+typedef struct mcs_registry_counts {
+	uint64_t total;	      /* pairs in the range, minus excluded ones */
+	uint64_t used;	      /* pairs held by an owner or a group */
+	uint64_t free;	      /* pairs that can be handed out now (never
+				 used + quarantined) */
+	uint64_t quarantined; /* released pairs, reused LRU when no
+				 never-used pair is left (part of free) */
+	uint64_t excluded;    /* pairs in the range never handed out */
+	uint64_t owners;      /* owner rows (>= used: groups share) */
+} mcs_registry_counts;
+
+/*
+ * Open (creating it if needed) the registry at path (":memory:" for a
+ * private in-memory one), run pending schema migrations in one
+ * transaction, and build the in-memory free set.  cfg may be NULL
+ * (defaults).  Does NOT reconcile: call mcs_registry_reconcile().
+ * On success *ret owns the registry; free with mcs_registry_close().
+ * Returns 0, -EINVAL (bad config), -EIO/-errno (sqlite), -ENOMEM.
+ */
+MCS_EXPORT int mcs_registry_open(const char *path,
+				 const mcs_registry_config *cfg,
+				 mcs_registry **ret, mcs_error *err);
+
+/* Close r (rolling back an open batch).  NULL is a no-op. */
+MCS_EXPORT void mcs_registry_close(mcs_registry *r);
+
+/*
+ * Give req->owner a level, or return the one it already holds
+ * (idempotent).  With req->level: validated (two-category s0 level in the
+ * range, not excluded) and taken if free or quarantined, or joined when it
+ * is held by req->group.  With req->group: the group's level is joined
+ * when the group exists, else a new level is allocated for the group.
+ * *ret (may be NULL) receives the owner's row.
+ * Returns 1 when a new row was created, 0 when owner already held a level,
+ * -EINVAL (bad owner/group/level; level reserved or outside the range),
+ * -EEXIST (level in use by another owner/group, or owner already holds a
+ * different level/group), -ENOSPC ("exhausted": no free pair), -EIO.
+ */
+MCS_EXPORT int mcs_registry_allocate(mcs_registry *r,
+				     const mcs_registry_request *req,
+				     mcs_registry_entry *ret, mcs_error *err);
+
+/*
+ * Release owner's row.  uid 0 may release anything; another uid only rows
+ * it created (-EPERM otherwise).  The pair goes to the quarantine when no
+ * member of its group is left.  Returns 0, -ENOENT, -EPERM, -EIO.
+ */
+MCS_EXPORT int mcs_registry_release(mcs_registry *r, const char *owner,
+				    uid_t uid, mcs_error *err);
+
+/* Fill *ret with owner's row.  Returns 0, -ENOENT, -EIO. */
+MCS_EXPORT int mcs_registry_lookup(mcs_registry *r, const char *owner,
+				   mcs_registry_entry *ret, mcs_error *err);
+
+/*
+ * All owner rows, ordered by owner.  *ret_entries is a malloc'ed array of
+ * *ret_n entries that the caller frees with free() (NULL when empty).
+ * Returns 0, -ENOMEM, -EIO.
+ */
+MCS_EXPORT int mcs_registry_list(mcs_registry *r,
+				 mcs_registry_entry **ret_entries,
+				 size_t *ret_n, mcs_error *err);
+
+/* Counts (from memory, O(1)).  Returns 0. */
+MCS_EXPORT int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
+
+/*
+ * Release the leases of dead processes (pid gone, or its start time
+ * differs: pid reuse) and of another boot (boot id differs from
+ * /proc/sys/kernel/random/boot_id).  Reservations stay.  Call at start.
+ * *ret_released (may be NULL) receives the number of rows released.
+ * Returns 0 or -errno.
+ */
+MCS_EXPORT int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
+				      mcs_error *err);
+
+/*
+ * Batching: begin opens one BEGIN IMMEDIATE transaction; calls made until
+ * commit are made durable by one commit.  rollback undoes all of them
+ * (and the in-memory free set with them).  -EBUSY when a batch is already
+ * open (begin) or none is (commit/rollback).  A failed commit rolls back.
+ */
+MCS_EXPORT int mcs_registry_begin(mcs_registry *r, mcs_error *err);
+MCS_EXPORT int mcs_registry_commit(mcs_registry *r, mcs_error *err);
+MCS_EXPORT int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
+
+/* ---- process liveness (leases) ---------------------------------------- */
+
+/*
+ * Start time of pid (clock ticks since boot, /proc/<pid>/stat field 22)
+ * into *ret.  Returns 0, -ESRCH (no such process), -errno.
+ */
+MCS_EXPORT int mcs_pid_start_time(pid_t pid, uint64_t *ret);
+
+/*
+ * Open a pidfd (O_CLOEXEC) for pid that becomes readable when the process
+ * exits, and check it is still the process that started at start_time
+ * (0: no check).  Returns the fd (caller closes), -ESRCH (gone or
+ * reused), -errno.
+ */
+MCS_EXPORT int mcs_pidfd_open(pid_t pid, uint64_t start_time);
+
+/* The current boot id (36 chars + NUL) into buf.  Returns 0 or -errno. */
+MCS_EXPORT int mcs_boot_id(char buf[static 37]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
