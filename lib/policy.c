@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.c - offline access decisions with libsepol.
+ *
+ * This file owns libsepol's global decision state (the policydb and sidtab
+ * behind sepol_set_policydb_from_file(), sepol_context_to_sid() and
+ * sepol_compute_av_reason_buffer()).  No other file may call those
+ * functions.  One policy is loaded per process; every entry point takes
+ * policy_lock so concurrent callers see one consistent policy.
+ *
+ * A decision is reported as libsepol computes it: permissions with no TE
+ * allow rule give MCS_VERDICT_DENIED_TE, permissions allowed by TE but
+ * removed by a (MLS/MCS) constraint give MCS_VERDICT_DENIED_CONSTRAINT
+ * with the failed constraint expression as the reason.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <selinux/selinux.h>
+#include <sepol/debug.h>
+#include <sepol/policydb/services.h>
+#include <sepol/sepol.h>
+
+#include <mcs/label.h>
+#include <mcs/policy.h>
+
+#include "util.h"
+
+static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool policy_loaded; /* under policy_lock: a policy is in libsepol */
+
+static const char *const verdict_names[] = {
+	[MCS_VERDICT_ALLOWED] = "allowed",
+	[MCS_VERDICT_DENIED_TE] = "denied-te",
+	[MCS_VERDICT_DENIED_CONSTRAINT] = "denied-constraint",
+	[MCS_VERDICT_DENIED_OTHER] = "denied-other",
+};
+
+MCS_EXPORT const char *mcs_verdict_name(mcs_verdict v)
+{
+	if ((unsigned)v >= ELEMENTSOF(verdict_names))
+		return "unknown";
+	return verdict_names[v];
+}
+
+MCS_EXPORT int mcs_verdict_from_name(const char *name, mcs_verdict *ret)
+{
+	for (size_t i = 0; i < ELEMENTSOF(verdict_names); i++)
+		if (strcmp(name, verdict_names[i]) == 0) {
+			*ret = (mcs_verdict)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static bool policy_file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Highest policy.N next to libselinux's binary policy path. */
+static int policy_host_path(char *buf, size_t size)
+{
+	const char *base = selinux_binary_policy_path();
+	_cleanup_free_ char *pattern = NULL;
+	glob_t g = {0};
+	long best = -1;
+	int r = -ENOENT;
+
+	if (!base)
+		return -ENOENT;
+	if (asprintf(&pattern, "%s.*", base) < 0)
+		return -ENOMEM;
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return -ENOENT;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *dot = strrchr(g.gl_pathv[i], '.');
+		char *end;
+		long v = strtol(dot + 1, &end, 10);
+
+		if (*end || end == dot + 1 || v <= best ||
+		    !policy_file_exists(g.gl_pathv[i]))
+			continue;
+		best = v;
+		r = snprintf(buf, size, "%s", g.gl_pathv[i]);
+		r = (r < 0 || (size_t)r >= size) ? -ENOSPC : r;
+	}
+	globfree(&g);
+	return r;
+}
+
+MCS_EXPORT int mcs_policy_default_path(const char *path_hint, char *buf,
+				       size_t size, mcs_error *err)
+{
+	int r;
+
+	if (path_hint && policy_file_exists(path_hint)) {
+		r = snprintf(buf, size, "%s", path_hint);
+		if (r < 0 || (size_t)r >= size)
+			return mcs_error_set(err, -ENOSPC,
+					     "policy path too long");
+		return r;
+	}
+	r = policy_host_path(buf, size);
+	if (r < 0)
+		return mcs_error_set(err, r,
+				     "no policy file: %s missing and no host "
+				     "policy under %s",
+				     path_hint ? path_hint : "(none)",
+				     selinux_binary_policy_path()
+					     ?: "/etc/selinux");
+	return r;
+}
+
+MCS_EXPORT int mcs_policy_load(const char *path, mcs_error *err)
+{
+	FILE *f;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f)
+		return mcs_error_set(err, negative_errno(), "open %s: %m",
+				     path);
+
+	pthread_mutex_lock(&policy_lock);
+	sepol_debug(0);
+	r = sepol_set_policydb_from_file(f);
+	policy_loaded = r == 0;
+	pthread_mutex_unlock(&policy_lock);
+	fclose(f);
+	if (r != 0)
+		return mcs_error_set(
+			err, -EINVAL,
+			"%s: not a binary policy libsepol can read", path);
+	return 0;
+}
+
+MCS_EXPORT void mcs_policy_result_done(mcs_policy_result *ret)
+{
+	free(ret->reason);
+	ret->reason = NULL;
+	ret->verdict = MCS_VERDICT_ALLOWED;
+}
+
+/* Under policy_lock: the SID of a context string, with a clear error. */
+static int policy_sid(const char *what, const char *con,
+		      sepol_security_id_t *ret, mcs_error *err)
+{
+	mcs_context c;
+	int r;
+
+	r = mcs_context_parse(con, &c, err);
+	if (r < 0)
+		return mcs_error_prefix(err, "%s context", what);
+	if (sepol_context_to_sid(con, strlen(con) + 1, ret) != 0)
+		return mcs_error_set(err, -EINVAL,
+				     "%s context %s is not valid in the policy "
+				     "(unknown user, role or type, or a "
+				     "role/type/level the user may not have)",
+				     what, con);
+	return 0;
+}
+
+/* Names of the bits in av, space separated, appended to a new string. */
+static char *policy_perm_names(sepol_security_class_t cls,
+			       sepol_access_vector_t av)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (!f)
+		return NULL;
+	for (unsigned bit = 0; bit < 32; bit++) {
+		sepol_access_vector_t b = 1U << bit;
+		const char *n;
+
+		if (!(av & b))
+			continue;
+		n = sepol_av_perm_to_string(cls, b);
+		fprintf(f, "%s%s", len || ftell(f) ? " " : "", n ? n : "?");
+	}
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int policy_check_locked(const char *scontext, const char *tcontext,
+			       const char *tclass, const char *const *perms,
+			       size_t nperms, mcs_policy_result *ret,
+			       mcs_error *err)
+{
+	sepol_security_id_t ssid, tsid;
+	sepol_security_class_t cls;
+	sepol_access_vector_t requested = 0, denied;
+	struct sepol_av_decision avd;
+	unsigned int reason = 0;
+	_cleanup_free_ char *buf = NULL, *names = NULL;
+	int r;
+
+	if (!policy_loaded)
+		return mcs_error_set(err, -ENOENT, "no policy loaded");
+	r = policy_sid("source", scontext, &ssid, err);
+	if (r < 0)
+		return r;
+	r = policy_sid("target", tcontext, &tsid, err);
+	if (r < 0)
+		return r;
+	if (sepol_string_to_security_class(tclass, &cls) != 0)
+		return mcs_error_set(err, -EINVAL, "unknown class \"%s\"",
+				     tclass);
+	for (size_t i = 0; i < nperms; i++) {
+		sepol_access_vector_t av;
+
+		if (sepol_string_to_av_perm(cls, perms[i], &av) != 0)
+			return mcs_error_set(
+				err, -EINVAL,
+				"class %s has no permission \"%s\"", tclass,
+				perms[i]);
+		requested |= av;
+	}
+
+	memset(&avd, 0, sizeof(avd));
+	if (sepol_compute_av_reason_buffer(ssid, tsid, cls, requested, &avd,
+					   &reason, &buf, 0) != 0)
+		return mcs_error_set(err, -EINVAL,
+				     "libsepol could not compute %s -> %s:%s",
+				     scontext, tcontext, tclass);
+
+	denied = requested & ~avd.allowed;
+	if (!denied) {
+		*ret = (mcs_policy_result){.verdict = MCS_VERDICT_ALLOWED};
+		return 0;
+	}
+	names = policy_perm_names(cls, denied);
+	if (!names)
+		return mcs_error_set(err, -ENOMEM, "out of memory");
+
+	if (reason & SEPOL_COMPUTEAV_TE)
+		ret->verdict = MCS_VERDICT_DENIED_TE;
+	else if (reason & SEPOL_COMPUTEAV_CONS)
+		ret->verdict = MCS_VERDICT_DENIED_CONSTRAINT;
+	else
+		ret->verdict = MCS_VERDICT_DENIED_OTHER;
+
+	if (asprintf(&ret->reason, "%s { %s }%s%s%s",
+		     reason & SEPOL_COMPUTEAV_TE     ? "no allow rule for"
+		     : reason & SEPOL_COMPUTEAV_CONS ? "constraint denies"
+		     : reason & SEPOL_COMPUTEAV_RBAC
+			     ? "role transition not allowed for"
+			     : "type bounds deny",
+		     names, buf && *buf ? "; " : "", buf ? buf : "", "") < 0) {
+		ret->reason = NULL;
+		return mcs_error_set(err, -ENOMEM, "out of memory");
+	}
+	/* libsepol ends its expression text with a newline: one line only. */
+	for (char *p = ret->reason; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	for (size_t n = strlen(ret->reason); n && ret->reason[n - 1] == ' ';)
+		ret->reason[--n] = '\0';
+	return 0;
+}
+
+MCS_EXPORT int mcs_policy_check(const char *scontext, const char *tcontext,
+				const char *tclass, const char *const *perms,
+				size_t nperms, mcs_policy_result *ret,
+				mcs_error *err)
+{
+	int r;
+
+	*ret = (mcs_policy_result){.verdict = MCS_VERDICT_ALLOWED};
+	if (nperms == 0 || nperms > MCS_POLICY_PERMS_MAX)
+		return mcs_error_set(err, -EINVAL,
+				     "between 1 and %d permissions, not %zu",
+				     MCS_POLICY_PERMS_MAX, nperms);
+	if (strlen(tclass) > MCS_POLICY_NAME_MAX)
+		return mcs_error_set(err, -EINVAL, "class name too long");
+	pthread_mutex_lock(&policy_lock);
+	r = policy_check_locked(scontext, tcontext, tclass, perms, nperms, ret,
+				err);
+	pthread_mutex_unlock(&policy_lock);
+	return r;
+}
+
+MCS_EXPORT int mcs_policy_port_type(const char *proto, unsigned port, char *buf,
+				    size_t size, mcs_error *err)
+{
+	static const struct {
+		const char *name;
+		uint8_t ipproto;
+	} protos[] = {
+		{"tcp", IPPROTO_TCP},
+		{"udp", IPPROTO_UDP},
+		{"sctp", IPPROTO_SCTP},
+		{"dccp", IPPROTO_DCCP},
+	};
+	sepol_security_id_t sid;
+	_cleanup_free_ char *con = NULL;
+	size_t len;
+	mcs_context c;
+	int r = -EINVAL;
+	uint8_t ipproto = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
+		if (strcmp(proto, protos[i].name) == 0)
+			ipproto = protos[i].ipproto;
+	if (!ipproto)
+		return mcs_error_set(
+			err, -EINVAL,
+			"unknown protocol \"%s\" (tcp, udp, sctp, dccp)",
+			proto);
+	if (port > 65535)
+		return mcs_error_set(err, -EINVAL,
+				     "port %u out of range 0..65535", port);
+
+	pthread_mutex_lock(&policy_lock);
+	if (!policy_loaded)
+		r = mcs_error_set(err, -ENOENT, "no policy loaded");
+	else if (sepol_port_sid(AF_INET, SOCK_STREAM, ipproto, (uint16_t)port,
+				&sid) != 0 ||
+		 sepol_sid_to_context(sid, &con, &len) != 0)
+		r = mcs_error_set(err, -EINVAL,
+				  "libsepol has no context for %s port %u",
+				  proto, port);
+	else
+		r = 0;
+	pthread_mutex_unlock(&policy_lock);
+	if (r < 0)
+		return r;
+
+	r = mcs_context_parse(con, &c, err);
+	if (r < 0)
+		return r;
+	r = snprintf(buf, size, "%s", c.type);
+	if (r < 0 || (size_t)r >= size)
+		return mcs_error_set(err, -ENOSPC, "type name too long");
+	return r;
+}
