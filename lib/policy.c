@@ -25,6 +25,7 @@
 
 #include <selinux/selinux.h>
 #include <sepol/debug.h>
+#include <sepol/policydb/policydb.h>
 #include <sepol/policydb/services.h>
 #include <sepol/sepol.h>
 
@@ -35,6 +36,15 @@
 
 static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool policy_loaded; /* under policy_lock: a policy is in libsepol */
+/*
+ * A second, private copy of the same policy for the object contexts
+ * (portcon): libsepol's sepol_port_sid() is not exported by the shared
+ * library.  Under policy_lock; NULL until a policy is loaded.
+ */
+static sepol_policydb_t *policy_db;
+
+/* The initial SID "port" (refpolicy's initial_sids order): unlisted ports. */
+#define POLICY_ISID_PORT 9
 
 static const char *const verdict_names[] = {
 	[MCS_VERDICT_ALLOWED] = "allowed",
@@ -121,8 +131,29 @@ MCS_EXPORT int mcs_policy_default_path(const char *path_hint, char *buf,
 	return r;
 }
 
+/* Read a second copy of the policy from f into a new sepol_policydb. */
+static int policy_read_db(FILE *f, sepol_policydb_t **ret)
+{
+	sepol_policy_file_t *pf = NULL;
+	sepol_policydb_t *db = NULL;
+	int r = -ENOMEM;
+
+	if (sepol_policy_file_create(&pf) < 0 || sepol_policydb_create(&db) < 0)
+		goto out;
+	sepol_policy_file_set_fp(pf, f);
+	r = sepol_policydb_read(db, pf) < 0 ? -EINVAL : 0;
+out:
+	sepol_policy_file_free(pf);
+	if (r < 0)
+		sepol_policydb_free(db);
+	else
+		*ret = db;
+	return r;
+}
+
 MCS_EXPORT int mcs_policy_load(const char *path, mcs_error *err)
 {
+	sepol_policydb_t *db = NULL;
 	FILE *f;
 	int r;
 
@@ -130,14 +161,23 @@ MCS_EXPORT int mcs_policy_load(const char *path, mcs_error *err)
 	if (!f)
 		return mcs_error_set(err, negative_errno(), "open %s: %m",
 				     path);
-
-	pthread_mutex_lock(&policy_lock);
 	sepol_debug(0);
-	r = sepol_set_policydb_from_file(f);
-	policy_loaded = r == 0;
-	pthread_mutex_unlock(&policy_lock);
+	r = policy_read_db(f, &db);
+	rewind(f);
+	if (r == 0) {
+		pthread_mutex_lock(&policy_lock);
+		r = sepol_set_policydb_from_file(f) == 0 ? 0 : -EINVAL;
+		policy_loaded = r == 0;
+		sepol_policydb_free(policy_db);
+		policy_db = r == 0 ? db : NULL;
+		if (r < 0)
+			sepol_policydb_free(db);
+		pthread_mutex_unlock(&policy_lock);
+	}
 	fclose(f);
-	if (r != 0)
+	if (r == -ENOMEM)
+		return mcs_error_set(err, r, "%s: out of memory", path);
+	if (r < 0)
 		return mcs_error_set(
 			err, -EINVAL,
 			"%s: not a binary policy libsepol can read", path);
@@ -294,6 +334,36 @@ MCS_EXPORT int mcs_policy_check(const char *scontext, const char *tcontext,
 	return r;
 }
 
+/*
+ * Under policy_lock: the type of the first portcon entry covering port
+ * (the order the kernel searches), else of the initial SID "port".
+ */
+static int policy_port_type_locked(uint8_t ipproto, uint16_t port, char *buf,
+				   size_t size)
+{
+	const policydb_t *p;
+	const ocontext_t *c, *match = NULL;
+	const char *name;
+	int r;
+
+	if (!policy_db)
+		return -ENOENT;
+	p = &policy_db->p;
+	for (c = p->ocontexts[OCON_PORT]; c && !match; c = c->next)
+		if (c->u.port.protocol == ipproto &&
+		    c->u.port.low_port <= port && port <= c->u.port.high_port)
+			match = c;
+	for (c = p->ocontexts[OCON_ISID]; c && !match; c = c->next)
+		if (c->sid[0] == POLICY_ISID_PORT)
+			match = c;
+	if (!match || match->context[0].type == 0 ||
+	    match->context[0].type > p->p_types.nprim)
+		return -EINVAL;
+	name = p->p_type_val_to_name[match->context[0].type - 1];
+	r = snprintf(buf, size, "%s", name);
+	return (r < 0 || (size_t)r >= size) ? -ENOSPC : r;
+}
+
 MCS_EXPORT int mcs_policy_port_type(const char *proto, unsigned port, char *buf,
 				    size_t size, mcs_error *err)
 {
@@ -306,11 +376,7 @@ MCS_EXPORT int mcs_policy_port_type(const char *proto, unsigned port, char *buf,
 		{"sctp", IPPROTO_SCTP},
 		{"dccp", IPPROTO_DCCP},
 	};
-	sepol_security_id_t sid;
-	_cleanup_free_ char *con = NULL;
-	size_t len;
-	mcs_context c;
-	int r = -EINVAL;
+	int r;
 	uint8_t ipproto = 0;
 
 	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
@@ -326,25 +392,15 @@ MCS_EXPORT int mcs_policy_port_type(const char *proto, unsigned port, char *buf,
 				     "port %u out of range 0..65535", port);
 
 	pthread_mutex_lock(&policy_lock);
-	if (!policy_loaded)
-		r = mcs_error_set(err, -ENOENT, "no policy loaded");
-	else if (sepol_port_sid(AF_INET, SOCK_STREAM, ipproto, (uint16_t)port,
-				&sid) != 0 ||
-		 sepol_sid_to_context(sid, &con, &len) != 0)
-		r = mcs_error_set(err, -EINVAL,
-				  "libsepol has no context for %s port %u",
-				  proto, port);
-	else
-		r = 0;
+	r = policy_port_type_locked(ipproto, (uint16_t)port, buf, size);
 	pthread_mutex_unlock(&policy_lock);
+	if (r == -ENOENT)
+		return mcs_error_set(err, r, "no policy loaded");
+	if (r == -ENOSPC)
+		return mcs_error_set(err, r, "type name too long");
 	if (r < 0)
-		return r;
-
-	r = mcs_context_parse(con, &c, err);
-	if (r < 0)
-		return r;
-	r = snprintf(buf, size, "%s", c.type);
-	if (r < 0 || (size_t)r >= size)
-		return mcs_error_set(err, -ENOSPC, "type name too long");
+		return mcs_error_set(err, r,
+				     "the policy has no context for %s port %u",
+				     proto, port);
 	return r;
 }
