@@ -217,6 +217,7 @@ static char *policy_perm_names(sepol_security_class_t cls,
 	char *s = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&s, &len);
+	bool first = true;
 
 	if (!f)
 		return NULL;
@@ -227,7 +228,8 @@ static char *policy_perm_names(sepol_security_class_t cls,
 		if (!(av & b))
 			continue;
 		n = sepol_av_perm_to_string(cls, b);
-		fprintf(f, "%s%s", len || ftell(f) ? " " : "", n ? n : "?");
+		fprintf(f, "%s%s", first ? "" : " ", n ? n : "?");
+		first = false;
 	}
 	if (fclose(f) != 0) {
 		free(s);
@@ -294,13 +296,13 @@ static int policy_check_locked(const char *scontext, const char *tcontext,
 	else
 		ret->verdict = MCS_VERDICT_DENIED_OTHER;
 
-	if (asprintf(&ret->reason, "%s { %s }%s%s%s",
+	if (asprintf(&ret->reason, "%s { %s }%s%s",
 		     reason & SEPOL_COMPUTEAV_TE     ? "no allow rule for"
 		     : reason & SEPOL_COMPUTEAV_CONS ? "constraint denies"
 		     : reason & SEPOL_COMPUTEAV_RBAC
 			     ? "role transition not allowed for"
 			     : "type bounds deny",
-		     names, buf && *buf ? "; " : "", buf ? buf : "", "") < 0) {
+		     names, buf && *buf ? "; " : "", buf ? buf : "") < 0) {
 		ret->reason = NULL;
 		return mcs_error_set(err, -ENOMEM, "out of memory");
 	}
