@@ -228,6 +228,8 @@ static char *policy_perm_names(sepol_security_class_t cls,
 		if (!(av & b))
 			continue;
 		n = sepol_av_perm_to_string(cls, b);
+		if (n) /* libsepol writes " perm" */
+			n += strspn(n, " ");
 		fprintf(f, "%s%s", first ? "" : " ", n ? n : "?");
 		first = false;
 	}
