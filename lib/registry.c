@@ -1,0 +1,1121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.c - the durable registry of mcsd: the only file of mcskit that
+ * includes sqlite3.h.  It owns the schema and its migrations, transactions
+ * (one BEGIN IMMEDIATE per call, or one per batch with a SAVEPOINT per
+ * call), the rules of allocate/release, reconcile, and keeping the
+ * in-memory pair index (alloc.c) equal to what is committed.
+ *
+ * Invariants (docs/registry.md has the full list):
+ *  - a row in `pairs` exists for each pair that is held or released
+ *    (quarantined); a never-used pair has no row;
+ *  - a held pair has >= 1 owner row; all its owners have the same
+ *    group_name (NULL: then exactly one owner) - enforced by a trigger too;
+ *  - the memory index equals the tables: after any failure that might have
+ *    diverged (a failed commit, a batch rollback) it is rebuilt from them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <mcs/registry.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "util.h"
+
+static void sqlite3_finalize_p(sqlite3_stmt **s)
+{
+	sqlite3_finalize(*s);
+}
+
+/* Ordered migrations: migration[i] takes user_version i to i + 1. */
+static const char *const migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE pairs ("
+	"  level TEXT PRIMARY KEY," /* canonical s0:cX,cY */
+	"  state TEXT NOT NULL CHECK (state IN ('held', 'released')),"
+	"  group_name TEXT UNIQUE,"	/* the group holding it */
+	"  release_seq INTEGER UNIQUE," /* LRU order, NULL while held */
+	"  released_at INTEGER"		/* unix time of the release */
+	") WITHOUT ROWID;"
+	"CREATE TABLE owners ("
+	"  owner TEXT PRIMARY KEY,"
+	"  level TEXT NOT NULL REFERENCES pairs (level),"
+	"  group_name TEXT,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('lease', 'reservation')),"
+	"  pid INTEGER NOT NULL DEFAULT 0,"
+	"  pid_start INTEGER NOT NULL DEFAULT 0,"
+	"  boot_id TEXT,"
+	"  uid INTEGER NOT NULL,"
+	"  type TEXT,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE INDEX owners_level ON owners (level);"
+	/* last line of defence: one owner-set per level, held pairs only */
+	"CREATE TRIGGER owners_one_set BEFORE INSERT ON owners BEGIN"
+	"  SELECT RAISE (ABORT, 'level in use by another owner')"
+	"  WHERE EXISTS (SELECT 1 FROM owners WHERE level = NEW.level"
+	"    AND (NEW.group_name IS NULL OR group_name IS NOT NEW.group_name))"
+	"  OR (SELECT state FROM pairs WHERE level = NEW.level) IS NOT 'held';"
+	"END;",
+};
+
+enum {
+	STMT_OWNER_GET,
+	STMT_OWNER_INSERT,
+	STMT_OWNER_DELETE,
+	STMT_OWNER_COUNT,
+	STMT_OWNER_ANY,
+	STMT_GROUP_LEVEL,
+	STMT_PAIR_INSERT,
+	STMT_PAIR_TAKE,
+	STMT_PAIR_RELEASE,
+	STMT_LIST,
+	STMT_LEASES,
+	_STMT_MAX,
+};
+
+#define OWNER_COLS                                                             \
+	"owner, level, group_name, kind, pid, pid_start, uid, type, created"
+
+static const char *const stmt_sql[_STMT_MAX] = {
+	[STMT_OWNER_GET] = "SELECT " OWNER_COLS " FROM owners WHERE owner = ?1",
+	[STMT_OWNER_INSERT] =
+		"INSERT INTO owners (owner, level, group_name, kind, pid,"
+		" pid_start, boot_id, uid, type, created)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[STMT_OWNER_DELETE] = "DELETE FROM owners WHERE owner = ?1",
+	[STMT_OWNER_COUNT] = "SELECT count(*) FROM owners WHERE level = ?1",
+	[STMT_OWNER_ANY] = "SELECT owner, group_name FROM owners"
+			   " WHERE level = ?1 ORDER BY owner LIMIT 1",
+	[STMT_GROUP_LEVEL] = "SELECT level FROM pairs"
+			     " WHERE group_name = ?1 AND state = 'held'",
+	[STMT_PAIR_INSERT] = "INSERT INTO pairs (level, state, group_name)"
+			     " VALUES (?1, 'held', ?2)",
+	[STMT_PAIR_TAKE] = "UPDATE pairs SET state = 'held', group_name = ?2,"
+			   " release_seq = NULL, released_at = NULL"
+			   " WHERE level = ?1 AND state = 'released'",
+	[STMT_PAIR_RELEASE] = "UPDATE pairs SET state = 'released',"
+			      " group_name = NULL, release_seq = ?2,"
+			      " released_at = ?3 WHERE level = ?1",
+	[STMT_LIST] = "SELECT " OWNER_COLS " FROM owners ORDER BY owner",
+	[STMT_LEASES] = "SELECT owner, pid, pid_start, boot_id FROM owners"
+			" WHERE kind = 'lease' ORDER BY owner",
+};
+
+struct mcs_registry {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[_STMT_MAX]; /* prepared lazily, kept until close */
+	mcs_cat_range range;	       /* categories handed out */
+	alloc *pairs;		       /* memory index, mirrors the tables */
+	bool in_batch;		       /* inside mcs_registry_begin() */
+	bool batch_dirty;	       /* memory changed in this batch */
+	int64_t next_seq;	       /* next release_seq to write */
+	uint64_t held_outside;	       /* held pairs outside the range */
+	uint32_t *excluded;	       /* excluded indices (always excluded) */
+	size_t n_excluded;
+	char boot_id[37];
+};
+
+static int registry_sqlite_error(mcs_registry *r, int rc, mcs_error *err,
+				 const char *what)
+{
+	int code;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = -EBUSY;
+		break;
+	case SQLITE_NOMEM:
+		code = -ENOMEM;
+		break;
+	case SQLITE_CONSTRAINT:
+		code = -EEXIST;
+		break;
+	case SQLITE_FULL:
+		code = -ENOSPC;
+		break;
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+		code = -EACCES;
+		break;
+	default:
+		code = -EIO;
+	}
+	return mcs_error_set(err, code, "registry: %s: %s", what,
+			     r && r->db ? sqlite3_errmsg(r->db)
+					: sqlite3_errstr(rc));
+}
+
+static int registry_exec(mcs_registry *r, const char *sql, mcs_error *err)
+{
+	int rc = sqlite3_exec(r->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return registry_sqlite_error(r, rc, err, sql);
+	return 0;
+}
+
+/* The prepared statement id, reset and with no bindings. */
+static sqlite3_stmt *registry_stmt(mcs_registry *r, int id, mcs_error *err)
+{
+	int rc;
+
+	if (!r->stmt[id]) {
+		rc = sqlite3_prepare_v3(r->db, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT, &r->stmt[id],
+					NULL);
+		if (rc != SQLITE_OK) {
+			registry_sqlite_error(r, rc, err, "prepare");
+			return NULL;
+		}
+	}
+	sqlite3_reset(r->stmt[id]);
+	sqlite3_clear_bindings(r->stmt[id]);
+	return r->stmt[id];
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v && *v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int col)
+{
+	const unsigned char *v = sqlite3_column_text(s, col);
+
+	snprintf(dst, size, "%s", v ? (const char *)v : "");
+}
+
+static void registry_row_to_entry(sqlite3_stmt *s, mcs_registry_entry *e)
+{
+	const unsigned char *kind = sqlite3_column_text(s, 3);
+
+	memset(e, 0, sizeof(*e));
+	copy_col(e->owner, sizeof(e->owner), s, 0);
+	copy_col(e->level, sizeof(e->level), s, 1);
+	copy_col(e->group, sizeof(e->group), s, 2);
+	e->kind = kind && strcmp((const char *)kind, "reservation") == 0
+			  ? MCS_REGISTRY_RESERVATION
+			  : MCS_REGISTRY_LEASE;
+	e->pid = (pid_t)sqlite3_column_int64(s, 4);
+	e->pid_start = (uint64_t)sqlite3_column_int64(s, 5);
+	e->uid = (uid_t)sqlite3_column_int64(s, 6);
+	copy_col(e->type, sizeof(e->type), s, 7);
+	e->created = sqlite3_column_int64(s, 8);
+}
+
+/*
+ * Level string -> pair index in r's range.  Returns 0, or -ERANGE when the
+ * level is a valid pair outside the range, -EINVAL when it is no pair.
+ */
+static int registry_level_index(const mcs_registry *r, const char *level,
+				uint32_t *ret_idx, mcs_error *err)
+{
+	mcs_level l;
+	unsigned x, y;
+	uint64_t idx;
+	int k;
+
+	k = mcs_level_parse(level, &l, err);
+	if (k < 0)
+		return k;
+	k = mcs_pair_from_level(&l, &x, &y, err);
+	if (k < 0)
+		return k;
+	k = mcs_pair_to_index(&r->range, x, y, &idx);
+	if (k < 0)
+		return mcs_error_set(err, -ERANGE,
+				     "level %s is outside the range c%u.c%u",
+				     level, r->range.lo, r->range.hi);
+	*ret_idx = (uint32_t)idx;
+	return 0;
+}
+
+static void registry_index_level(const mcs_registry *r, uint32_t idx,
+				 char buf[MCS_REGISTRY_LEVEL_MAX])
+{
+	unsigned x = 0, y = 0;
+
+	mcs_pair_from_index(&r->range, idx, &x, &y);
+	snprintf(buf, MCS_REGISTRY_LEVEL_MAX, "s0:c%u,c%u", x, y);
+}
+
+/* Rebuild the memory index (and next_seq) from the tables. */
+static int registry_rebuild(mcs_registry *r, mcs_error *err)
+{
+	_cleanup_(sqlite3_finalize_p) sqlite3_stmt *s = NULL;
+	int rc;
+
+	alloc_reset(r->pairs);
+	r->held_outside = 0;
+	r->next_seq = 1;
+	for (size_t i = 0; i < r->n_excluded; i++)
+		alloc_set(r->pairs, r->excluded[i], ALLOC_EXCLUDED);
+	rc = sqlite3_prepare_v2(r->db,
+				"SELECT level, state, release_seq FROM pairs"
+				" ORDER BY state, release_seq",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return registry_sqlite_error(r, rc, err, "load pairs");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *level = (const char *)sqlite3_column_text(s, 0);
+		bool held = strcmp((const char *)sqlite3_column_text(s, 1),
+				   "held") == 0;
+		uint32_t idx;
+
+		if (sqlite3_column_int64(s, 2) >= r->next_seq)
+			r->next_seq = sqlite3_column_int64(s, 2) + 1;
+		if (registry_level_index(r, level, &idx, NULL) < 0 ||
+		    alloc_state(r->pairs, idx) == ALLOC_EXCLUDED) {
+			/* outside the range now, or excluded since: it is
+			 * never handed out, but a holder keeps it */
+			if (held)
+				r->held_outside++;
+			continue;
+		}
+		/* ordered by release_seq: the quarantine keeps LRU order */
+		alloc_set(r->pairs, idx, held ? ALLOC_HELD : ALLOC_QUARANTINED);
+	}
+	if (rc != SQLITE_DONE)
+		return registry_sqlite_error(r, rc, err, "load pairs");
+	return 0;
+}
+
+static int registry_migrate(mcs_registry *r, mcs_error *err)
+{
+	_cleanup_(sqlite3_finalize_p) sqlite3_stmt *s = NULL;
+	int version, k;
+
+	k = registry_exec(r, "BEGIN IMMEDIATE", err);
+	if (k < 0)
+		return k;
+	if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		k = registry_sqlite_error(r, SQLITE_ERROR, err, "user_version");
+		goto fail;
+	}
+	version = sqlite3_column_int(s, 0);
+	if (version > (int)ELEMENTSOF(migrations)) {
+		k = mcs_error_set(err, -EPROTO,
+				  "registry schema version %d is newer than "
+				  "this mcskit (%zu)",
+				  version, ELEMENTSOF(migrations));
+		goto fail;
+	}
+	for (; version < (int)ELEMENTSOF(migrations); version++) {
+		char sql[64];
+
+		k = registry_exec(r, migrations[version], err);
+		if (k < 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			 version + 1);
+		k = registry_exec(r, sql, err);
+		if (k < 0)
+			goto fail;
+	}
+	return registry_exec(r, "COMMIT", err);
+fail:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	return k;
+}
+
+static int registry_config(mcs_registry *r, const mcs_registry_config *cfg,
+			   mcs_error *err)
+{
+	static const mcs_cat_range def = {0, MCS_CAT_MAX};
+	uint64_t n;
+	uint32_t idx;
+
+	r->range = cfg && (cfg->range.lo || cfg->range.hi) ? cfg->range : def;
+	if (r->range.lo >= r->range.hi || r->range.hi > MCS_CAT_MAX)
+		return mcs_error_set(err, -EINVAL, "invalid category range");
+	n = mcs_pair_count(&r->range);
+	r->excluded = calloc(1 + (cfg ? cfg->n_excluded : 0), sizeof(uint32_t));
+	if (!r->excluded)
+		return -ENOMEM;
+	if (registry_level_index(r, MCS_REGISTRY_RESERVED_LEVEL, &idx, NULL) ==
+	    0)
+		r->excluded[r->n_excluded++] = idx;
+	for (size_t i = 0; cfg && i < cfg->n_excluded; i++) {
+		int k = registry_level_index(r, cfg->excluded[i], &idx, err);
+
+		if (k == -ERANGE)
+			continue; /* outside the range: never handed out */
+		if (k < 0)
+			return mcs_error_prefix(err, "excluded level");
+		r->excluded[r->n_excluded++] = idx;
+	}
+	if (r->n_excluded >= n)
+		return mcs_error_set(err, -EINVAL,
+				     "every pair of the range is excluded");
+	return alloc_new((uint32_t)n, &r->pairs);
+}
+
+int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
+		      mcs_registry **ret, mcs_error *err)
+{
+	mcs_registry *r;
+	int rc, k;
+
+	if (!path || !ret)
+		return mcs_error_set(err, -EINVAL, "registry: no path");
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return mcs_error_set(err, -ENOMEM, "out of memory");
+	k = registry_config(r, cfg, err);
+	if (k < 0)
+		goto fail;
+	k = mcs_boot_id(r->boot_id);
+	if (k < 0) {
+		mcs_error_set(err, k, "cannot read the boot id");
+		goto fail;
+	}
+	rc = sqlite3_open_v2(path, &r->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX |
+				     SQLITE_OPEN_EXRESCODE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		k = registry_sqlite_error(r, rc, err, path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->db, 5000);
+	if (strcmp(path, ":memory:") != 0) {
+		k = registry_exec(r, "PRAGMA journal_mode = WAL", err);
+		if (k < 0)
+			goto fail;
+	}
+	k = registry_exec(
+		r, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", err);
+	if (k < 0)
+		goto fail;
+	k = registry_migrate(r, err);
+	if (k < 0)
+		goto fail;
+	k = registry_rebuild(r, err);
+	if (k < 0)
+		goto fail;
+	*ret = r;
+	return 0;
+fail:
+	mcs_error_prefix(err, "registry %s: ", path);
+	mcs_registry_close(r);
+	return k;
+}
+
+void mcs_registry_close(mcs_registry *r)
+{
+	if (!r)
+		return;
+	if (r->in_batch && r->db)
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	for (int i = 0; i < _STMT_MAX; i++)
+		sqlite3_finalize(r->stmt[i]);
+	sqlite3_close_v2(r->db);
+	alloc_free(r->pairs);
+	free(r->excluded);
+	free(r);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/* Open the transaction of one call: a savepoint inside a batch. */
+static int registry_op_begin(mcs_registry *r, mcs_error *err)
+{
+	return registry_exec(
+		r, r->in_batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE", err);
+}
+
+/*
+ * Close the transaction of one call.  k < 0: undo it; memory must not have
+ * been changed before the failure (callers change it last) unless
+ * dirty is set, which rebuilds it.
+ */
+static int registry_op_end(mcs_registry *r, int k, bool dirty, mcs_error *err)
+{
+	int c;
+
+	if (r->in_batch) {
+		if (k < 0)
+			sqlite3_exec(r->db, "ROLLBACK TO op; RELEASE op", NULL,
+				     NULL, NULL);
+		else {
+			c = registry_exec(r, "RELEASE op", err);
+			if (c < 0) {
+				sqlite3_exec(r->db,
+					     "ROLLBACK TO op; RELEASE op", NULL,
+					     NULL, NULL);
+				k = c;
+			}
+		}
+		if (k < 0 && dirty)
+			registry_rebuild(r, NULL);
+		if (k >= 0 && dirty)
+			r->batch_dirty = true;
+		return k;
+	}
+	if (k >= 0) {
+		c = registry_exec(r, "COMMIT", err);
+		if (c >= 0)
+			return k;
+		k = c;
+	}
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	if (dirty)
+		registry_rebuild(r, NULL);
+	return k;
+}
+
+int mcs_registry_begin(mcs_registry *r, mcs_error *err)
+{
+	int k;
+
+	if (r->in_batch)
+		return mcs_error_set(err, -EBUSY,
+				     "registry: batch already open");
+	k = registry_exec(r, "BEGIN IMMEDIATE", err);
+	if (k < 0)
+		return k;
+	r->in_batch = true;
+	r->batch_dirty = false;
+	return 0;
+}
+
+int mcs_registry_rollback(mcs_registry *r, mcs_error *err)
+{
+	if (!r->in_batch)
+		return mcs_error_set(err, -EBUSY, "registry: no batch open");
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	r->in_batch = false;
+	if (r->batch_dirty)
+		return registry_rebuild(r, err);
+	return 0;
+}
+
+int mcs_registry_commit(mcs_registry *r, mcs_error *err)
+{
+	int k;
+
+	if (!r->in_batch)
+		return mcs_error_set(err, -EBUSY, "registry: no batch open");
+	k = registry_exec(r, "COMMIT", err);
+	if (k < 0) {
+		mcs_registry_rollback(r, NULL);
+		return k;
+	}
+	r->in_batch = false;
+	return 0;
+}
+
+/* ---- allocate ---------------------------------------------------------- */
+
+static bool name_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && !strchr("_.:@-", s[n]))
+			return false;
+	return n > 0 && n <= MCS_REGISTRY_OWNER_MAX;
+}
+
+static bool type_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_')
+			return false;
+	return n <= MCS_NAME_MAX;
+}
+
+static int registry_get(mcs_registry *r, const char *owner,
+			mcs_registry_entry *ret, mcs_error *err)
+{
+	sqlite3_stmt *s = registry_stmt(r, STMT_OWNER_GET, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (ret)
+			registry_row_to_entry(s, ret);
+		sqlite3_reset(s);
+		return 0;
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
+				     owner);
+	return registry_sqlite_error(r, rc, err, "lookup");
+}
+
+static int registry_step_done(mcs_registry *r, sqlite3_stmt *s, mcs_error *err,
+			      const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return registry_sqlite_error(r, rc, err, what);
+	return 0;
+}
+
+/* Level held by group (into level), 1 found, 0 none, < 0 error. */
+static int registry_group_level(mcs_registry *r, const char *group,
+				char level[MCS_REGISTRY_LEVEL_MAX],
+				mcs_error *err)
+{
+	sqlite3_stmt *s = registry_stmt(r, STMT_GROUP_LEVEL, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		copy_col(level, MCS_REGISTRY_LEVEL_MAX, s, 0);
+		sqlite3_reset(s);
+		return 1;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0
+				 : registry_sqlite_error(r, rc, err, "group");
+}
+
+/* -EEXIST naming who holds level. */
+static int registry_in_use(mcs_registry *r, const char *level, mcs_error *err)
+{
+	sqlite3_stmt *s = registry_stmt(r, STMT_OWNER_ANY, err);
+	char owner[MCS_REGISTRY_OWNER_MAX + 1] = "?";
+	char group[MCS_REGISTRY_OWNER_MAX + 1] = "";
+
+	if (s) {
+		sqlite3_bind_text(s, 1, level, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			copy_col(owner, sizeof(owner), s, 0);
+			copy_col(group, sizeof(group), s, 1);
+		}
+		sqlite3_reset(s);
+	}
+	if (*group)
+		return mcs_error_set(err, -EEXIST,
+				     "level %s is in use by group %s", level,
+				     group);
+	return mcs_error_set(err, -EEXIST, "level %s is in use by %s", level,
+			     owner);
+}
+
+static int registry_validate(const mcs_registry *r,
+			     const mcs_registry_request *req,
+			     char level[MCS_REGISTRY_LEVEL_MAX],
+			     uint32_t *ret_idx, mcs_error *err)
+{
+	const char *group = req->group && *req->group ? req->group : NULL;
+	int k;
+
+	if (!req->owner || !name_valid(req->owner))
+		return mcs_error_set(err, -EINVAL,
+				     "invalid owner \"%.64s\": want 1-255 of "
+				     "[A-Za-z0-9_.:@-]",
+				     req->owner ? req->owner : "");
+	if (group && !name_valid(group))
+		return mcs_error_set(err, -EINVAL,
+				     "invalid group \"%.64s\": want 1-255 of "
+				     "[A-Za-z0-9_.:@-]",
+				     group);
+	if (req->type && !type_valid(req->type))
+		return mcs_error_set(err, -EINVAL, "invalid type \"%.64s\"",
+				     req->type);
+	if (req->kind != MCS_REGISTRY_LEASE &&
+	    req->kind != MCS_REGISTRY_RESERVATION)
+		return mcs_error_set(err, -EINVAL, "invalid kind %d",
+				     (int)req->kind);
+	if (req->pid < 0)
+		return mcs_error_set(err, -EINVAL, "invalid pid %d",
+				     (int)req->pid);
+	*level = '\0';
+	if (req->level && *req->level) {
+		k = registry_level_index(r, req->level, ret_idx, err);
+		if (k < 0) {
+			mcs_error_prefix(err, "invalid level: ");
+			return -EINVAL;
+		}
+		if (alloc_state(r->pairs, *ret_idx) == ALLOC_EXCLUDED)
+			return mcs_error_set(
+				err, -EINVAL,
+				"invalid level: %s is reserved and "
+				"never handed out",
+				req->level);
+		registry_index_level(r, *ret_idx, level);
+	}
+	return 0;
+}
+
+/* Make the pair idx held by group (NULL: a single owner) in the tables. */
+static int registry_take_pair(mcs_registry *r, uint32_t idx, const char *level,
+			      const char *group, mcs_error *err)
+{
+	int id = alloc_state(r->pairs, idx) == ALLOC_FREE ? STMT_PAIR_INSERT
+							  : STMT_PAIR_TAKE;
+	sqlite3_stmt *s = registry_stmt(r, id, err);
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, level, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 2, group);
+	return registry_step_done(r, s, err, "take pair");
+}
+
+static int registry_insert_owner(mcs_registry *r,
+				 const mcs_registry_request *req,
+				 const char *level, mcs_error *err)
+{
+	sqlite3_stmt *s;
+	uint64_t start = 0;
+	int k;
+
+	if (req->kind == MCS_REGISTRY_LEASE && req->pid > 0) {
+		k = mcs_pid_start_time(req->pid, &start);
+		if (k < 0)
+			return mcs_error_set(
+				err, k, "owner %s: lease pid %d: %s",
+				req->owner, (int)req->pid, strerror(-k));
+	}
+	s = registry_stmt(r, STMT_OWNER_INSERT, err);
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, req->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, level, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 3, req->group);
+	sqlite3_bind_text(
+		s, 4, req->kind == MCS_REGISTRY_LEASE ? "lease" : "reservation",
+		-1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5,
+			   req->kind == MCS_REGISTRY_LEASE ? req->pid : 0);
+	sqlite3_bind_int64(s, 6, (int64_t)start);
+	sqlite3_bind_text(s, 7, r->boot_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, req->uid);
+	bind_text_or_null(s, 9, req->type);
+	sqlite3_bind_int64(s, 10, (int64_t)time(NULL));
+	return registry_step_done(r, s, err, "insert owner");
+}
+
+/* The body of allocate, inside the call's transaction. */
+static int registry_allocate_locked(mcs_registry *r,
+				    const mcs_registry_request *req,
+				    const char *want, uint32_t want_idx,
+				    bool *dirty, mcs_error *err)
+{
+	const char *group = req->group && *req->group ? req->group : NULL;
+	char level[MCS_REGISTRY_LEVEL_MAX];
+	mcs_registry_entry cur;
+	uint32_t idx = want_idx;
+	int k;
+
+	k = registry_get(r, req->owner, &cur, NULL);
+	if (k == 0) {
+		/* idempotent, unless asked for something else */
+		if (*want && strcmp(want, cur.level) != 0)
+			return mcs_error_set(
+				err, -EEXIST,
+				"owner %s already holds %s, not %s", req->owner,
+				cur.level, want);
+		if (strcmp(group ? group : "", cur.group) != 0)
+			return mcs_error_set(err, -EEXIST,
+					     "owner %s already holds %s in "
+					     "group \"%s\"",
+					     req->owner, cur.level, cur.group);
+		return 0;
+	}
+	if (k != -ENOENT)
+		return registry_get(r, req->owner, NULL, err);
+
+	if (group) {
+		k = registry_group_level(r, group, level, err);
+		if (k < 0)
+			return k;
+		if (k > 0) {
+			if (*want && strcmp(want, level) != 0)
+				return mcs_error_set(
+					err, -EEXIST,
+					"group %s holds %s, not %s", group,
+					level, want);
+			k = registry_insert_owner(r, req, level, err);
+			return k < 0 ? k : 1;
+		}
+	}
+	if (*want) {
+		if (alloc_state(r->pairs, idx) == ALLOC_HELD)
+			return registry_in_use(r, want, err);
+		snprintf(level, sizeof(level), "%s", want);
+	} else {
+		k = alloc_choose(r->pairs, &idx);
+		if (k == -ENOSPC)
+			return mcs_error_set(
+				err, -ENOSPC,
+				"registry exhausted: all %" PRIu32
+				" levels of c%u.c%u are in use",
+				alloc_size(r->pairs) -
+					alloc_count(r->pairs, ALLOC_EXCLUDED),
+				r->range.lo, r->range.hi);
+		if (k < 0)
+			return mcs_error_set(err, k, "getrandom: %s",
+					     strerror(-k));
+		registry_index_level(r, idx, level);
+	}
+	k = registry_take_pair(r, idx, level, group, err);
+	if (k < 0)
+		return k;
+	k = registry_insert_owner(r, req, level, err);
+	if (k < 0)
+		return k;
+	/* last: the memory index follows what is now in the tables */
+	alloc_set(r->pairs, idx, ALLOC_HELD);
+	*dirty = true;
+	return 1;
+}
+
+int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
+			  mcs_registry_entry *ret, mcs_error *err)
+{
+	char want[MCS_REGISTRY_LEVEL_MAX];
+	uint32_t want_idx = 0;
+	bool dirty = false;
+	int k, created;
+
+	if (!r || !req)
+		return mcs_error_set(err, -EINVAL, "no request");
+	k = registry_validate(r, req, want, &want_idx, err);
+	if (k < 0)
+		return k;
+	k = registry_op_begin(r, err);
+	if (k < 0)
+		return k;
+	created = registry_allocate_locked(r, req, want, want_idx, &dirty, err);
+	if (created >= 0 && ret) {
+		k = registry_get(r, req->owner, ret, err);
+		if (k < 0)
+			created = k;
+	}
+	k = registry_op_end(r, created, dirty, err);
+	if (k >= 0 && created > 0 && ret)
+		log_msg(MCS_LOG_INFO, "allocated %s to %s", ret->level,
+			req->owner);
+	return k;
+}
+
+/* ---- release, lookup, list, status --------------------------------------- */
+
+int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
+			 mcs_error *err)
+{
+	mcs_registry_entry cur;
+	sqlite3_stmt *s;
+	bool dirty = false;
+	uint32_t idx;
+	int k, rc;
+
+	if (!r || !owner)
+		return mcs_error_set(err, -EINVAL, "no owner");
+	k = registry_op_begin(r, err);
+	if (k < 0)
+		return k;
+	k = registry_get(r, owner, &cur, err);
+	if (k < 0)
+		goto out;
+	if (uid != 0 && cur.uid != uid) {
+		k = mcs_error_set(err, -EPERM,
+				  "owner %s belongs to uid %u, not to uid %u",
+				  owner, (unsigned)cur.uid, (unsigned)uid);
+		goto out;
+	}
+	s = registry_stmt(r, STMT_OWNER_DELETE, err);
+	if (!s) {
+		k = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+	k = registry_step_done(r, s, err, "delete owner");
+	if (k < 0)
+		goto out;
+	s = registry_stmt(r, STMT_OWNER_COUNT, err);
+	if (!s) {
+		k = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, cur.level, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		k = registry_sqlite_error(r, rc, err, "count owners");
+		goto out;
+	}
+	k = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (k > 0) {
+		k = 0; /* other members of the group keep the level */
+		goto out;
+	}
+	s = registry_stmt(r, STMT_PAIR_RELEASE, err);
+	if (!s) {
+		k = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, cur.level, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, r->next_seq);
+	sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
+	k = registry_step_done(r, s, err, "release pair");
+	if (k < 0)
+		goto out;
+	r->next_seq++;
+	dirty = true;
+	if (registry_level_index(r, cur.level, &idx, NULL) == 0 &&
+	    alloc_state(r->pairs, idx) != ALLOC_EXCLUDED)
+		alloc_set(r->pairs, idx, ALLOC_QUARANTINED);
+	else if (r->held_outside > 0)
+		r->held_outside--;
+out:
+	k = registry_op_end(r, k, dirty, err);
+	if (k >= 0)
+		log_msg(MCS_LOG_INFO, "released %s of %s", cur.level, owner);
+	return k;
+}
+
+int mcs_registry_lookup(mcs_registry *r, const char *owner,
+			mcs_registry_entry *ret, mcs_error *err)
+{
+	if (!r || !owner)
+		return mcs_error_set(err, -EINVAL, "no owner");
+	return registry_get(r, owner, ret, err);
+}
+
+int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
+		      size_t *ret_n, mcs_error *err)
+{
+	_cleanup_free_ mcs_registry_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = registry_stmt(r, STMT_LIST, err);
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			mcs_registry_entry *nv =
+				reallocarray(v, ncap, sizeof(*v));
+
+			if (!nv) {
+				sqlite3_reset(s);
+				return mcs_error_set(err, -ENOMEM,
+						     "out of memory");
+			}
+			v = nv;
+			cap = ncap;
+		}
+		registry_row_to_entry(s, &v[n++]);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return registry_sqlite_error(r, rc, err, "list");
+	*ret_n = n;
+	*ret_entries = n ? TAKE_PTR(v) : NULL;
+	return 0;
+}
+
+int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret)
+{
+	uint32_t excl = alloc_count(r->pairs, ALLOC_EXCLUDED);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->total = alloc_size(r->pairs) - excl;
+	ret->excluded = excl;
+	ret->used = alloc_count(r->pairs, ALLOC_HELD) + r->held_outside;
+	ret->quarantined = alloc_count(r->pairs, ALLOC_QUARANTINED);
+	ret->free = alloc_count(r->pairs, ALLOC_FREE) + ret->quarantined;
+	{
+		sqlite3_stmt *s = NULL;
+
+		if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM owners", -1,
+				       &s, NULL) == SQLITE_OK &&
+		    sqlite3_step(s) == SQLITE_ROW)
+			ret->owners = (uint64_t)sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	return 0;
+}
+
+/* ---- reconcile --------------------------------------------------------- */
+
+typedef struct owner_name {
+	char name[MCS_REGISTRY_OWNER_MAX + 1];
+} owner_name;
+
+int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
+			   mcs_error *err)
+{
+	_cleanup_free_ owner_name *dead = NULL;
+	size_t n = 0, cap = 0, released = 0;
+	bool own_batch = !r->in_batch;
+	sqlite3_stmt *s;
+	int rc, k = 0;
+
+	s = registry_stmt(r, STMT_LEASES, err);
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *boot = sqlite3_column_text(s, 3);
+		pid_t pid = (pid_t)sqlite3_column_int64(s, 1);
+		uint64_t want = (uint64_t)sqlite3_column_int64(s, 2), start;
+		bool gone =
+			!boot || strcmp((const char *)boot, r->boot_id) != 0;
+
+		if (!gone && pid > 0)
+			gone = mcs_pid_start_time(pid, &start) == -ESRCH ||
+			       (want != 0 && start != want);
+		if (!gone)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			owner_name *nd =
+				reallocarray(dead, ncap, sizeof(*dead));
+
+			if (!nd) {
+				sqlite3_reset(s);
+				return mcs_error_set(err, -ENOMEM,
+						     "out of memory");
+			}
+			dead = nd;
+			cap = ncap;
+		}
+		copy_col(dead[n++].name, sizeof(dead->name), s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return registry_sqlite_error(r, rc, err, "reconcile");
+	if (n == 0)
+		goto done;
+	if (own_batch) {
+		k = mcs_registry_begin(r, err);
+		if (k < 0)
+			return k;
+	}
+	for (size_t i = 0; i < n; i++) {
+		k = mcs_registry_release(r, dead[i].name, 0, err);
+		if (k < 0)
+			break;
+		log_msg(MCS_LOG_NOTICE, "reconcile: released dead lease %s",
+			dead[i].name);
+		released++;
+	}
+	if (own_batch) {
+		if (k < 0) {
+			mcs_registry_rollback(r, NULL);
+			return k;
+		}
+		k = mcs_registry_commit(r, err);
+		if (k < 0)
+			return k;
+	}
+done:
+	if (ret_released)
+		*ret_released = released;
+	return k < 0 ? k : 0;
+}
+
+/* ---- process liveness --------------------------------------------------- */
+
+int mcs_pid_start_time(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -1;
+	const char *p;
+	ssize_t n;
+
+	if (pid <= 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return errno == ESRCH ? -ESRCH : negative_errno();
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields resume after the
+	 * last ')'; field 3 (state) follows it, field 22 is 19 later */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	for (int field = 2; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EIO;
+	}
+	*ret = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+int mcs_pidfd_open(pid_t pid, uint64_t start_time)
+{
+	_cleanup_close_ int fd = -1;
+	uint64_t now;
+	int k;
+
+	if (pid <= 0)
+		return -EINVAL;
+	/* pidfds are always close-on-exec */
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return negative_errno();
+	if (start_time != 0) {
+		/* checked after opening: the fd pins the process we check */
+		k = mcs_pid_start_time(pid, &now);
+		if (k < 0)
+			return k;
+		if (now != start_time)
+			return -ESRCH;
+	}
+	return TAKE_FD(fd);
+}
+
+int mcs_boot_id(char buf[static 37])
+{
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	n = read(fd, buf, 36);
+	if (n < 0)
+		return negative_errno();
+	if (n != 36)
+		return -EIO;
+	buf[36] = '\0';
+	return 0;
+}
