@@ -683,7 +683,8 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 
 	sd_notify(0, "READY=1\nSTATUS=serving");
 	log_msg(MCS_LOG_NOTICE, "serving %s (registry %s, range %s)",
-		s->cfg.socket_path, s->cfg.db_path, s->cfg.range);
+		s->own_socket ? s->cfg.socket_path : "the socket from systemd",
+		s->cfg.db_path, s->cfg.range);
 
 	while (!s->quit) {
 		int n = epoll_wait(s->epfd, evs, ELEMENTSOF(evs),
