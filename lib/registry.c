@@ -1066,12 +1066,13 @@ int mcs_pid_start_time(pid_t pid, uint64_t *ret)
 		return errno == ESRCH ? -ESRCH : negative_errno();
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: fields resume after the
-	 * last ')'; field 3 (state) follows it, field 22 is 19 later */
+	 * last ')'.  p starts at the space before field 3 (state); each
+	 * step moves it to the space before the next field, up to 22. */
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EIO;
 	p++;
-	for (int field = 2; field < 22; field++) {
+	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
 			return -EIO;

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_registry.c - unit tests for lib/registry.c on temporary file
+ * databases, checking the rows in sqlite directly: uniqueness over a full
+ * small range then "exhausted" with nothing changed, idempotence, groups
+ * (shared level, freed with the last member), explicit levels, LRU reuse,
+ * the reserved level, reopen, reconcile (dead pid, reused pid, other
+ * boot, reservations kept), uid checks, batches with a failing call,
+ * pidfds, and a small throughput figure (single vs batched commits).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include <mcs/registry.h>
+
+struct fix {
+	char dir[64];
+	char db[96];
+	mcs_registry *r;
+};
+
+static mcs_registry_config range_cfg(unsigned lo, unsigned hi)
+{
+	mcs_registry_config c = {.range = {(uint16_t)lo, (uint16_t)hi}};
+
+	return c;
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_registry.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/registry.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	char cmd[160];
+
+	mcs_registry_close(f->r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void open_reg(struct fix *f, const mcs_registry_config *cfg)
+{
+	mcs_error err = {0};
+
+	mcs_registry_close(f->r);
+	f->r = NULL;
+	assert_int_equal(mcs_registry_open(f->db, cfg, &f->r, &err), 0);
+}
+
+/* One integer from the database, read by a separate connection. */
+static long long q(struct fix *f, const char *sql, const char *arg)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	assert_int_equal(
+		sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void exec_sql(struct fix *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int alloc_one(struct fix *f, const char *owner, const char *group,
+		     const char *level, mcs_registry_entry *e, mcs_error *err)
+{
+	mcs_registry_request req = {.owner = owner,
+				    .group = group,
+				    .level = level,
+				    .kind = MCS_REGISTRY_RESERVATION,
+				    .uid = 0};
+
+	return mcs_registry_allocate(f->r, &req, e, err);
+}
+
+static void test_fill_small_range(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_config cfg = range_cfg(0, 9);
+	mcs_registry_counts st;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	char owner[32], seen[45][32];
+	unsigned x, y;
+
+	open_reg(f, &cfg);
+	for (int i = 0; i < 45; i++) {
+		snprintf(owner, sizeof(owner), "c%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+		assert_int_equal(sscanf(e.level, "s0:c%u,c%u", &x, &y), 2);
+		assert_true(x < y && y <= 9);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(seen[j], e.level);
+		snprintf(seen[i], sizeof(seen[i]), "%s", e.level);
+		assert_int_equal(q(f,
+				   "SELECT count(*) FROM owners WHERE "
+				   "owner = ?1",
+				   owner),
+				 1);
+	}
+	assert_int_equal(q(f, "SELECT count(DISTINCT level) FROM owners", NULL),
+			 45);
+	assert_int_equal(alloc_one(f, "one-too-many", NULL, NULL, &e, &err),
+			 -ENOSPC);
+	assert_non_null(strstr(err.msg, "exhausted"));
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 45);
+	assert_int_equal(q(f, "SELECT count(*) FROM pairs", NULL), 45);
+	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(st.total, 45);
+	assert_int_equal(st.used, 45);
+	assert_int_equal(st.free, 0);
+	assert_int_equal(st.owners, 45);
+}
+
+static void test_idempotent(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry a, b;
+	mcs_error err = {0};
+
+	open_reg(f, NULL);
+	assert_int_equal(alloc_one(f, "ctr1", NULL, NULL, &a, &err), 1);
+	assert_int_equal(alloc_one(f, "ctr1", NULL, NULL, &b, &err), 0);
+	assert_string_equal(a.level, b.level);
+	assert_int_equal(alloc_one(f, "ctr1", NULL, a.level, &b, &err), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 1);
+	/* asking for another level or group is a conflict, not a move */
+	assert_int_equal(alloc_one(f, "ctr1", "pod", NULL, &b, &err), -EEXIST);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM owners WHERE group_name "
+			   "IS NULL",
+			   NULL),
+			 1);
+}
+
+static void test_groups(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry a, b, c;
+	mcs_error err = {0};
+
+	open_reg(f, NULL);
+	assert_int_equal(alloc_one(f, "pod-a", "pod1", NULL, &a, &err), 1);
+	assert_int_equal(alloc_one(f, "pod-b", "pod1", NULL, &b, &err), 1);
+	assert_int_equal(alloc_one(f, "other", "pod2", NULL, &c, &err), 1);
+	assert_string_equal(a.level, b.level);
+	assert_string_not_equal(a.level, c.level);
+	assert_string_equal(b.group, "pod1");
+	assert_int_equal(
+		q(f, "SELECT count(*) FROM owners WHERE level = ?1", a.level),
+		2);
+	assert_int_equal(mcs_registry_release(f->r, "pod-a", 0, &err), 0);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE level = ?1 "
+			   "AND state = 'held'",
+			   a.level),
+			 1);
+	assert_int_equal(mcs_registry_release(f->r, "pod-b", 0, &err), 0);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE level = ?1 "
+			   "AND state = 'released' AND group_name IS NULL",
+			   a.level),
+			 1);
+	assert_int_equal(mcs_registry_release(f->r, "pod-b", 0, &err), -ENOENT);
+}
+
+static void test_explicit_levels(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+
+	open_reg(f, NULL);
+	assert_int_equal(alloc_one(f, "x1", NULL, "s0:c200,c100", &e, &err), 1);
+	assert_string_equal(e.level, "s0:c100,c200");
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE level = "
+			   "'s0:c100,c200' AND state = 'held'",
+			   NULL),
+			 1);
+	/* invalid */
+	const char *bad[] = {"s0:c1",	    "s1:c1,c2",
+			     "s0:c1,c2,c3", "s0:c5,c5",
+			     "s0:c1.c3",    "garbage",
+			     "s0:c1,c1024", MCS_REGISTRY_RESERVED_LEVEL};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(alloc_one(f, "x2", NULL, bad[i], &e, &err),
+				 -EINVAL);
+	}
+	assert_int_equal(
+		q(f, "SELECT count(*) FROM owners WHERE owner = 'x2'", NULL),
+		0);
+	/* in use */
+	assert_int_equal(alloc_one(f, "x3", NULL, "s0:c100,c200", &e, &err),
+			 -EEXIST);
+	assert_non_null(strstr(err.msg, "s0:c100,c200 is in use by x1"));
+	/* joining a group through its level */
+	assert_int_equal(alloc_one(f, "g1", "grp", "s0:c7,c8", &e, &err), 1);
+	assert_int_equal(alloc_one(f, "g2", "grp", "s0:c7,c8", &e, &err), 1);
+	assert_int_equal(alloc_one(f, "g3", "grp", "s0:c7,c9", &e, &err),
+			 -EEXIST);
+	assert_int_equal(alloc_one(f, "g4", "other", "s0:c7,c8", &e, &err),
+			 -EEXIST);
+	assert_non_null(strstr(err.msg, "group grp"));
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM owners WHERE level = "
+			   "'s0:c7,c8'",
+			   NULL),
+			 2);
+	/* outside a configured range */
+	mcs_registry_config cfg = range_cfg(0, 9);
+	open_reg(f, &cfg);
+	assert_int_equal(alloc_one(f, "x4", NULL, "s0:c1,c10", &e, &err),
+			 -EINVAL);
+	/* a quarantined level may be taken explicitly */
+	assert_int_equal(alloc_one(f, "x5", NULL, "s0:c1,c2", &e, &err), 1);
+	assert_int_equal(mcs_registry_release(f->r, "x5", 0, &err), 0);
+	assert_int_equal(alloc_one(f, "x6", NULL, "s0:c1,c2", &e, &err), 1);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE level = "
+			   "'s0:c1,c2' AND state = 'held' AND release_seq "
+			   "IS NULL",
+			   NULL),
+			 1);
+}
+
+static void test_lru_reuse(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_config cfg = range_cfg(0, 3); /* 6 pairs */
+	mcs_registry_entry e[6], n;
+	mcs_error err = {0};
+	char owner[16];
+
+	open_reg(f, &cfg);
+	for (int i = 0; i < 6; i++) {
+		snprintf(owner, sizeof(owner), "o%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e[i], &err),
+				 1);
+	}
+	assert_int_equal(mcs_registry_release(f->r, "o3", 0, &err), 0);
+	assert_int_equal(mcs_registry_release(f->r, "o1", 0, &err), 0);
+	assert_int_equal(mcs_registry_release(f->r, "o5", 0, &err), 0);
+	/* order survives a reopen (it is on disk) */
+	open_reg(f, &cfg);
+	assert_int_equal(alloc_one(f, "n1", NULL, NULL, &n, &err), 1);
+	assert_string_equal(n.level, e[3].level);
+	assert_int_equal(alloc_one(f, "n2", NULL, NULL, &n, &err), 1);
+	assert_string_equal(n.level, e[1].level);
+	assert_int_equal(alloc_one(f, "n3", NULL, NULL, &n, &err), 1);
+	assert_string_equal(n.level, e[5].level);
+	assert_int_equal(alloc_one(f, "n4", NULL, NULL, &n, &err), -ENOSPC);
+
+	/* never-used pairs go first: 10 pairs, release one, take 9 more */
+	cfg = range_cfg(10, 14);
+	open_reg(f, &cfg);
+	assert_int_equal(alloc_one(f, "r0", NULL, NULL, &e[0], &err), 1);
+	assert_int_equal(mcs_registry_release(f->r, "r0", 0, &err), 0);
+	for (int i = 1; i < 10; i++) {
+		snprintf(owner, sizeof(owner), "r%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &n, &err), 1);
+		assert_string_not_equal(n.level, e[0].level);
+	}
+	assert_int_equal(alloc_one(f, "r10", NULL, NULL, &n, &err), 1);
+	assert_string_equal(n.level, e[0].level);
+}
+
+static void test_reserved_never(void **state)
+{
+	struct fix *f = *state;
+	const char *excl[] = {"s0:c1020,c1021"};
+	mcs_registry_config cfg = range_cfg(1020, 1023); /* 6 pairs */
+	mcs_registry_counts st;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	char owner[16];
+
+	cfg.excluded = excl;
+	cfg.n_excluded = 1;
+	open_reg(f, &cfg);
+	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(st.total, 4);
+	assert_int_equal(st.excluded, 2);
+	for (int i = 0; i < 4; i++) {
+		snprintf(owner, sizeof(owner), "p%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+		assert_string_not_equal(e.level, "s0:c1022,c1023");
+		assert_string_not_equal(e.level, "s0:c1020,c1021");
+	}
+	assert_int_equal(alloc_one(f, "p4", NULL, NULL, &e, &err), -ENOSPC);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE level IN "
+			   "('s0:c1022,c1023', 's0:c1020,c1021')",
+			   NULL),
+			 0);
+	assert_int_equal(alloc_one(f, "p5", NULL, "s0:c1021,c1020", &e, &err),
+			 -EINVAL);
+}
+
+static void test_reopen_and_reconcile(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_request req = {.kind = MCS_REGISTRY_LEASE, .uid = 0};
+	mcs_registry_entry e, before[4];
+	mcs_error err = {0};
+	size_t released = 99;
+	pid_t child;
+
+	open_reg(f, NULL);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	/* live lease (our pid), lease of a child that will die, lease
+	 * whose pid start time will not match (pid reuse), lease of
+	 * another boot, and a reservation bound to the dead child */
+	const char *names[] = {"live", "dies", "reused", "oldboot"};
+	pid_t pids[] = {getpid(), child, getpid(), getpid()};
+	for (int i = 0; i < 4; i++) {
+		req.owner = names[i];
+		req.pid = pids[i];
+		assert_int_equal(
+			mcs_registry_allocate(f->r, &req, &before[i], &err), 1);
+	}
+	assert_true(before[1].pid_start > 0);
+	assert_int_equal(alloc_one(f, "resv", NULL, NULL, &e, &err), 1);
+	mcs_registry_close(f->r);
+	f->r = NULL;
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	exec_sql(f, "UPDATE owners SET pid_start = pid_start + 1 WHERE owner = "
+		    "'reused'; UPDATE owners SET boot_id = "
+		    "'00000000-0000-0000-0000-000000000000' WHERE owner = "
+		    "'oldboot'");
+
+	/* reopen keeps every row; reconcile releases exactly the three */
+	open_reg(f, NULL);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(mcs_registry_lookup(f->r, names[i], &e, &err),
+				 0);
+		assert_string_equal(e.level, before[i].level);
+	}
+	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(released, 3);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 2);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM owners WHERE owner IN "
+			   "('live', 'resv')",
+			   NULL),
+			 2);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE state = "
+			   "'released'",
+			   NULL),
+			 3);
+	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(released, 0);
+	/* a lease for a pid that does not exist is refused */
+	req.owner = "ghost";
+	req.pid = child;
+	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), -ESRCH);
+}
+
+static void test_uid_checks(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_request req = {
+		.owner = "u1", .kind = MCS_REGISTRY_RESERVATION, .uid = 1000};
+	mcs_registry_entry e;
+	mcs_error err = {0};
+
+	open_reg(f, NULL);
+	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 1);
+	assert_int_equal(e.uid, 1000);
+	assert_int_equal(mcs_registry_release(f->r, "u1", 1001, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "u1"));
+	assert_int_equal(
+		q(f, "SELECT uid FROM owners WHERE owner = 'u1'", NULL), 1000);
+	assert_int_equal(mcs_registry_release(f->r, "u1", 1000, &err), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 0);
+	req.owner = "u2";
+	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 1);
+	assert_int_equal(mcs_registry_release(f->r, "u2", 0, &err), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 0);
+}
+
+static void test_batches(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_config cfg = range_cfg(0, 9);
+	mcs_registry_counts st;
+	mcs_registry_entry a, e;
+	mcs_error err = {0};
+	char owner[16];
+
+	open_reg(f, &cfg);
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcs_registry_begin(f->r, &err), -EBUSY);
+	assert_int_equal(alloc_one(f, "a", NULL, NULL, &a, &err), 1);
+	assert_int_equal(alloc_one(f, "b", NULL, a.level, &e, &err), -EEXIST);
+	assert_int_equal(alloc_one(f, "c", NULL, NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "d", NULL, "bogus", &e, &err), -EINVAL);
+	/* not visible to another connection before the commit */
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 0);
+	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM owners WHERE owner IN "
+			   "('a', 'c')",
+			   NULL),
+			 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 2);
+
+	/* rollback undoes rows and the memory index */
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(alloc_one(f, "x", NULL, NULL, &e, &err), 1);
+	assert_int_equal(mcs_registry_release(f->r, "a", 0, &err), 0);
+	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
+	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(st.used, 2);
+	assert_int_equal(st.quarantined, 0);
+	assert_int_equal(mcs_registry_lookup(f->r, "x", &e, &err), -ENOENT);
+	/* the index is exact: the 43 other pairs fill it, then exhausted */
+	for (int i = 0; i < 43; i++) {
+		snprintf(owner, sizeof(owner), "f%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+	}
+	assert_int_equal(alloc_one(f, "full", NULL, NULL, &e, &err), -ENOSPC);
+	assert_int_equal(q(f, "SELECT count(DISTINCT level) FROM owners", NULL),
+			 45);
+}
+
+static void test_list(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry *v = NULL, e;
+	mcs_error err = {0};
+	size_t n = 9;
+
+	open_reg(f, NULL);
+	assert_int_equal(mcs_registry_list(f->r, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(alloc_one(f, "zeta", NULL, NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "alpha", "pod", NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "bad name", NULL, NULL, &e, &err),
+			 -EINVAL);
+	assert_int_equal(mcs_registry_list(f->r, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].owner, "alpha");
+	assert_string_equal(v[0].group, "pod");
+	assert_int_equal(v[0].kind, MCS_REGISTRY_RESERVATION);
+	assert_string_equal(v[1].owner, "zeta");
+	free(v);
+}
+
+static void test_pidfd(void **state)
+{
+	uint64_t start;
+	pid_t child = fork();
+	int fd;
+
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(mcs_pid_start_time(child, &start), 0);
+	{
+		/* field 22 read independently, and stable over time */
+		char path[64], buf[1024], *p;
+		unsigned long long want = 0;
+		FILE *fp;
+		uint64_t again;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+		fp = fopen(path, "r");
+		assert_non_null(fp);
+		assert_non_null(fgets(buf, sizeof(buf), fp));
+		fclose(fp);
+		p = strrchr(buf, ')');
+		assert_int_equal(
+			sscanf(p + 2,
+			       "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			       "%*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			       &want),
+			1);
+		assert_int_equal(start, want);
+		assert_int_equal(mcs_pid_start_time(getpid(), &start), 0);
+		assert_int_equal(mcs_pid_start_time(getpid(), &again), 0);
+		assert_int_equal(start, again);
+		assert_int_equal(mcs_pid_start_time(child, &start), 0);
+	}
+	assert_int_equal(mcs_pidfd_open(child, start + 1), -ESRCH);
+	fd = mcs_pidfd_open(child, start);
+	assert_true(fd >= 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0);
+	kill(child, SIGKILL);
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	close(fd);
+	assert_int_equal(mcs_pid_start_time(child, &start), -ESRCH);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_throughput(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	char owner[32];
+	double t0, single, batched;
+
+	open_reg(f, NULL);
+	t0 = now();
+	for (int i = 0; i < 100; i++) {
+		snprintf(owner, sizeof(owner), "s%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+	}
+	single = 100 / (now() - t0);
+	t0 = now();
+	for (int b = 0; b < 20; b++) {
+		assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+		for (int i = 0; i < 100; i++) {
+			snprintf(owner, sizeof(owner), "b%d-%d", b, i);
+			assert_int_equal(
+				alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+		}
+		assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	}
+	batched = 2000 / (now() - t0);
+	print_message("file db: %.0f allocations/s single, %.0f/s in batches "
+		      "of 100\n",
+		      single, batched);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 2100);
+	assert_true(batched > single);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+		T(test_fill_small_range),
+		T(test_idempotent),
+		T(test_groups),
+		T(test_explicit_levels),
+		T(test_lru_reuse),
+		T(test_reserved_never),
+		T(test_reopen_and_reconcile),
+		T(test_uid_checks),
+		T(test_batches),
+		T(test_list),
+		T(test_pidfd),
+		T(test_throughput),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
