@@ -181,11 +181,21 @@ static void test_flat_cost(void **state)
 
 	assert_int_equal(alloc_new(n, &a), 0);
 	pick_cost(a, 2000); /* warm up */
+	/* best of 3 runs each, so that a preemption on a busy machine does
+	 * not decide the verdict */
 	empty = pick_cost(a, 20000);
+	for (int i = 0; i < 2; i++) {
+		double t = pick_cost(a, 20000);
+		empty = t < empty ? t : empty;
+	}
 	for (uint32_t i = 0; i < n - left; i++)
 		take(a, i);
 	assert_int_equal(alloc_count(a, ALLOC_FREE), left);
 	full = pick_cost(a, 20000);
+	for (int i = 0; i < 2; i++) {
+		double t = pick_cost(a, 20000);
+		full = t < full ? t : full;
+	}
 	print_message("pick+take: empty %.0f ns, 99.9%% full %.0f ns\n",
 		      empty / 20000 * 1e9, full / 20000 * 1e9);
 	/* coarse: a retry loop would be ~1000x slower at 99.9% */
