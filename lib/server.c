@@ -125,6 +125,18 @@ static int listen_own(const char *path, mcs_error *err)
 	if (fd < 0)
 		return mcs_error_set(err, negative_errno(), "socket: %m");
 
+	/* The default /run/mcsd may not exist without systemd: create the
+	 * last directory level (0755; the socket itself is 0660). */
+	char parent[sizeof(sa.sun_path)];
+	memcpy(parent, path, strlen(path) + 1);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return mcs_error_set(err, negative_errno(),
+					     "cannot create %s: %m", parent);
+	}
+
 	/* A stale socket from a crash: remove it only if nobody listens. */
 	struct stat st;
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
