@@ -126,7 +126,8 @@ MCS_EXPORT void mcs_registry_close(mcs_registry *r);
  * Returns 1 when a new row was created, 0 when owner already held a level,
  * -EINVAL (bad owner/group/level; level reserved or outside the range),
  * -EEXIST (level in use by another owner/group, or owner already holds a
- * different level/group), -ENOSPC ("exhausted": no free pair), -EIO.
+ * different level/group), -ENOSPC ("exhausted": no free pair), -ESRCH
+ * (a lease's pid does not exist), -EIO.
  */
 MCS_EXPORT int mcs_registry_allocate(mcs_registry *r,
 				     const mcs_registry_request *req,
