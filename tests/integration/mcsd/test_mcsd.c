@@ -7,7 +7,8 @@
  * lease, kill -9 during a storm loses no acknowledged lease and creates no
  * duplicate, a c0.c9 range fills (45) then answers Exhausted, groups,
  * explicit levels, permission denials for other uids, malformed requests,
- * the varlink service interface, slow clients, pid-bound leases, -n.
+ * the varlink service interface, slow clients, pid-bound leases (also
+ * across a restart), -n.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +32,7 @@
 #include <mcs/client.h>
 
 static int tap_n, tap_fail;
-static char dir[256], sock[300], db[300];
+static char dir[256], sock[300], db[300], conf[320];
 static const char *mcsd_bin;
 static pid_t daemon_pid = -1;
 
@@ -729,6 +730,35 @@ static void test_pid_lease(void)
 	ok(mcs_client_allocate(c, &req, NULL, NULL) == -EINVAL,
 	   "a pid that does not exist is refused");
 	mcs_client_free(c);
+
+	/* A lease made before a restart is watched again after it. */
+	child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	c = conn();
+	req.owner = "pidbound2";
+	req.pid = child;
+	r = c ? mcs_client_allocate(c, &req, NULL, NULL) : -1;
+	mcs_client_free(c);
+	stop_daemon(SIGTERM);
+	start_daemon("c0.c9", "--config", conf, NULL);
+	c = conn();
+	int before = c ? mcs_client_lookup(c, "pidbound2", &l, NULL) : -1;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	int after = 0;
+	for (int i = 0; c && i < 100; i++) {
+		after = mcs_client_lookup(c, "pidbound2", &l, NULL);
+		if (after == -ENOENT)
+			break;
+		sleep_ms(20);
+	}
+	ok(r == 0 && before == 0 && after == -ENOENT,
+	   "after a restart the lease is kept, then released when its pid "
+	   "exits");
+	mcs_client_free(c);
 }
 
 static void test_check_mode(void)
@@ -761,7 +791,6 @@ int main(void)
 	}
 	snprintf(sock, sizeof(sock), "%s/mcsd.sock", dir);
 	snprintf(db, sizeof(db), "%s/registry.db", dir);
-	char conf[320];
 	snprintf(conf, sizeof(conf), "%s/mcsd.conf", dir);
 	FILE *f = fopen(conf, "w");
 	fputs("# short timeouts for the tests\nread_timeout_ms = 500\n", f);
