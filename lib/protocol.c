@@ -609,6 +609,8 @@ static struct json_object *do_allocate(protocol *p, const protocol_peer *peer,
 
 	char msg[MCS_ERROR_MSG_MAX] = "";
 	r = reg_allocate(p, &a, peer->uid, &e, msg, sizeof(msg));
+	if (r == -ESRCH) /* the pid exited meanwhile */
+		return invalid_parameter("pid");
 	if (r < 0)
 		return registry_error(r, a.owner, a.level, msg);
 
