@@ -8,7 +8,8 @@ DEMO_STEPS += demo-policy
 
 check-policy: policy $(O)/bin/mcs-policy
 	@O=$(O) sh tests/run-suite.sh policy $(RESULTS) \
-		tests/integration/policy-table.sh tests/integration/policy-cli.sh
+		tests/integration/policy-table.sh tests/integration/policy-cli.sh \
+		tests/integration/policy-template.sh
 
 check-unit: policy
 
