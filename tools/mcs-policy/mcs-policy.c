@@ -153,11 +153,12 @@ static int cmd_test(int argc, char **argv)
 			continue;
 		}
 		ok = res.verdict == t->expected;
-		printf("%sok %zu - %s %s %s %s %s%s%s%s\n", ok ? "" : "not ",
-		       i + 1, t->scontext, t->tcontext, t->tclass, t->perms[0],
-		       t->nperms > 1 ? ",... " : "",
-		       mcs_verdict_name(t->expected), *t->comment ? ": " : "",
-		       t->comment);
+		printf("%sok %zu - %s %s %s ", ok ? "" : "not ", i + 1,
+		       t->scontext, t->tcontext, t->tclass);
+		for (size_t k = 0; k < t->nperms; k++)
+			printf("%s%s", k ? "," : "", t->perms[k]);
+		printf(" %s%s%s\n", mcs_verdict_name(t->expected),
+		       *t->comment ? ": " : "", t->comment);
 		if (!ok) {
 			printf("#   line %u: got %s%s%s\n", t->lineno,
 			       mcs_verdict_name(res.verdict),
