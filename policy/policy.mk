@@ -6,7 +6,7 @@
 # only read (copied).
 #
 #   make policy        -> $(O)/policy/mcskit.pp, $(O)/policy/policy.33
-#   check-policy-lint  selint on policy/, setfiles -c on the file contexts
+#   (tests: tests/integration/policy.mk, check-policy)
 
 POLICY_SRCS := $(sort $(wildcard policy/*.te policy/*.if policy/*.fc))
 POLICY_MODS := $(patsubst policy/%.te,%,$(wildcard policy/*.te))
