@@ -8,8 +8,9 @@
  * embedded NUL, an overlong input or trailing garbage is an error with a
  * 1-based column, never silently truncated.  Formatting is canonical and
  * matches what the kernel writes (security/selinux/ss/mls.c): categories
- * ascending, every run of two or more consecutive categories written
- * c<first>.c<last>, a range with equal ends written as one level.
+ * ascending, every run of three or more consecutive categories written
+ * c<first>.c<last>, a run of two as c<K>,c<K+1> (as the enforcing kernel
+ * prints it), a range with equal ends written as one level.
  */
 #include <errno.h>
 #include <math.h>
@@ -291,7 +292,9 @@ static size_t format_level(const mcs_level *l, char *buf, size_t size,
 		while (end + 1 < MCS_CAT_COUNT && mcs_level_has_cat(l, end + 1))
 			end++;
 		put(buf, size, &pos, first ? ":c" : ",c", k);
-		if (end > k)
+		if (end == k + 1) /* a run of two: c<K>,c<K+1>, as the kernel */
+			put(buf, size, &pos, ",c", end);
+		else if (end > k + 1)
 			put(buf, size, &pos, ".c", end);
 		first = false;
 		k = end + 1;
