@@ -113,7 +113,8 @@ MCS_EXPORT int mcs_relabel(const char *path, const mcs_relabel_opts *opts,
 
 /*
  * Put back the labels recorded by an earlier mcs_relabel() of the same top
- * (identified by device and inode) with MCS_RELABEL_REMEMBER; files that
+ * (identified by device and inode of what path resolves to: a symlink top
+ * is followed) with MCS_RELABEL_REMEMBER; files that
  * had no label get theirs removed; then drop the journal.  Only flags,
  * threads, state_dir and the callbacks of opts are used (opts may be NULL).
  * Returns 0, -ENOENT when no journal exists for path, -EIO when some files
