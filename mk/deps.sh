@@ -9,7 +9,8 @@ pkgs_build="gcc make pkg-config libselinux1-dev libsepol-dev libsemanage-dev
   semodule-utils policycoreutils selinux-policy-dev selinux-policy-default"
 pkgs_check="libcmocka-dev attr sqlite3 setools selint clang-format python3
   selinux-utils"
-pkgs_bench="golang-go golang-github-opencontainers-selinux-dev"
+pkgs_bench="golang-go golang-github-opencontainers-selinux-dev bc attr
+  policycoreutils"
 pkgs_vm="debootstrap qemu-system-x86 zstd e2fsprogs busybox-static xz-utils
   cpio file"
 want=""
