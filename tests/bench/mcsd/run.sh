@@ -30,11 +30,53 @@ while read -r _ fill rest; do
 		"$4/$6 ($8 tries)" "flat" "-" ;;
 	esac
 done <"$dir/anchor"
-if [ ! -x "$O/bin/mcsd" ]; then
-	for f in "allocations/s + p50/p99, 1/8/64 clients" "time to fill 523,776 pairs" \
-		"mcsd RSS when full"; do
-		printf '%-44s %-22s %-14s %s\n' "$f" "n/a (no $O/bin/mcsd)" "-" "NOT RUN"
-	done
-	printf '%-44s %-22s %-14s %s\n' "durable throughput >= 5x fdatasync" \
-		"n/a" ">= $((${fs%.*} * 5))/s" "NOT RUN"
+
+# ---- the daemon --------------------------------------------------------
+range=c0.c1023
+per1=2000 per8=500 per64=100 cyc=200
+if [ "$mode" = quick ]; then
+	range=c0.c99 per1=300 per8=60 per64=10 cyc=20
 fi
+"$O/bin/mcsd" --socket "$dir/s" --db "$dir/r.db" --range $range --foreground 2>"$dir/mcsd.log" &
+mpid=$!
+trap 'kill $mpid 2>/dev/null || true; rm -rf "$dir"' EXIT INT TERM
+i=0
+until "$O/bin/mcsctl" --socket "$dir/s" status >/dev/null 2>&1 || [ $i -ge 200 ]; do i=$((i + 1)); sleep 0.05; done
+L="$B/loadgen"
+field() { echo "$1" | awk -v k="$2" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
+row() { # row LABEL OUTPUT TARGET VERDICT
+	printf '%-44s %-22s %-14s %s\n' "$1" "$(field "$2" rate)/s $(field "$2" p50_us)/$(field "$2" p99_us) us" "$3" "$4"
+}
+p99ok() { [ "$(field "$1" p99_us)" -lt 2000 ] && echo PASS || echo MISS; }
+e1=$("$L" "$dir/s" alloc 1 $per1 e1)
+row "empty, 1 client: allocs/s, p50/p99" "$e1" - -
+e8=$("$L" "$dir/s" alloc 8 $per8 e8)
+row "empty, 8 clients: allocs/s, p50/p99" "$e8" - -
+e64=$("$L" "$dir/s" alloc 64 $per64 e64)
+row "empty, 64 clients: allocs/s, p50/p99" "$e64" "p99 < 2 ms" "$(p99ok "$e64")"
+ec=$("$L" "$dir/s" cycle 64 $cyc ec)
+row "empty, 64 clients alloc+release cycles" "$ec" - -
+# Fill every pair through the daemon, then free 0.1% again.
+f=$("$L" "$dir/s" fill 64 0 fill)
+total=$("$O/bin/mcsctl" --socket "$dir/s" --json status | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['total'], d['used'], d['free'])")
+printf '%-44s %-22s %-14s %s\n' "time to fill the registry (64 clients)" "$(field "$f" secs) s, $(field "$f" ops) allocs" "-" \
+	"$([ "$(field "$f" exhausted)" = 1 ] && echo "then Exhausted" || echo "NOT exhausted")"
+printf '%-44s %-22s %-14s %s\n' "registry when full: total used free" "$total" - -
+rss=$(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {printf "%d %d", r/1024, h/1024}' /proc/$mpid/status)
+printf '%-44s %-22s %-14s %s\n' "mcsd RSS / peak when full (MB)" "$rss" "< 32 MB" \
+	"$([ "${rss#* }" -lt 32 ] && echo PASS || echo MISS)"
+nfree=$(( $(echo "$total" | awk '{print $1}') / 1000 + 1 ))
+[ $nfree -lt 128 ] && nfree=128 # quick mode: room for 64 clients
+"$L" "$dir/s" release 1 $nfree fill >/dev/null
+fc1=$("$L" "$dir/s" cycle 1 $cyc f1)
+row "99.9% full, 1 client alloc+release" "$fc1" - -
+fc64=$("$L" "$dir/s" cycle 64 $cyc f64)
+row "99.9% full, 64 clients alloc+release" "$fc64" "p99 < 2 ms" "$(p99ok "$fc64")"
+flat=$(echo "$(field "$fc64" p99_us) $(field "$ec" p99_us)" | awk '{printf "%.2f", $1 / ($2 ? $2 : 1)}')
+printf '%-44s %-22s %-14s %s\n' "p99 99.9% full / empty (64 clients)" "${flat}x" "flat (<= 1.5x)" \
+	"$(echo "$flat <= 1.5" | bc -l | sed 's/1/PASS/; s/0/MISS/')"
+dur=$(field "$e64" rate)
+printf '%-44s %-22s %-14s %s\n' "durable allocs/s (64 clients) vs fdatasync" "$dur/s = $(echo "$dur / $fs" | bc -l | cut -c1-4)x" ">= 5x" \
+	"$(echo "$dur >= 5 * $fs" | bc -l | sed 's/1/PASS/; s/0/MISS/')"
+kill -TERM $mpid
+wait $mpid 2>/dev/null || true
