@@ -404,8 +404,10 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 		if (k < 0)
 			goto fail;
 	}
-	k = registry_exec(
-		r, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", err);
+	k = registry_exec(r,
+			  "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+			  "PRAGMA wal_autocheckpoint = 16384",
+			  err);
 	if (k < 0)
 		goto fail;
 	k = registry_migrate(r, err);
