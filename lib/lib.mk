@@ -40,3 +40,6 @@ install: all
 	install -m 0644 $(LIBMCS_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 lib/include/mcs/*.h $(DESTDIR)$(PREFIX)/include/mcs/
 	for p in $(PROGRAMS); do install -m 0755 $(O)/bin/$$p $(DESTDIR)$(PREFIX)/bin/; done
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
