@@ -133,7 +133,8 @@ struct run {
 	atomic_size_t nshared; /* n, readable without the lock */
 	unsigned active;       /* workers holding work */
 	bool done;
-	int fatal; /* a worker could not start */
+	int fatal;	  /* a worker could not start */
+	unsigned nexited; /* worker threads that ended */
 	unsigned nworkers;
 	struct worker *workers;
 };
@@ -294,8 +295,8 @@ enum action { ACT_NONE, ACT_SET };
 /*
  * Decide the target of one inode.  have_old: the old label was read
  * (oldlen < 0: it has none).  Returns ACT_NONE (already right or nothing
- * recorded), ACT_SET with the target in tgt, tgtlen (tgtlen < 0: remove the label), or
- * -errno (partial mode on a file without a usable label).
+ * recorded), ACT_SET with the target in tgt, tgtlen (tgtlen < 0: remove the
+ * label), or -errno (partial mode on a file without a usable label).
  */
 static int decide(struct worker *w, ino_t ino, bool have_old, const char *old,
 		  ssize_t oldlen, const char **tgt, ssize_t *tgtlen)
@@ -764,14 +765,31 @@ static void *worker_main(void *arg)
 static void *worker_start(void *arg)
 {
 	struct worker *w = arg;
+	struct run *run = w->run;
 	int r = xattrat_thread_init();
 
-	if (r < 0) {
-		pthread_mutex_lock(&w->run->lock);
-		w->run->fatal = r;
-		pthread_mutex_unlock(&w->run->lock);
+	/* Without a working directory of its own this thread would move
+	 * everyone's: then it does no work at all. */
+	if (r >= 0)
+		worker_main(w);
+	pthread_mutex_lock(&run->lock);
+	if (r < 0)
+		run->fatal = r;
+	run->nexited++;
+	pthread_cond_broadcast(&run->done_cond);
+	pthread_mutex_unlock(&run->lock);
+	return NULL;
+}
+
+/* Work items nobody ran (no worker could start). */
+static void drop_work(struct run *run)
+{
+	for (size_t i = 0; i < run->n; i++) {
+		struct work *it = run->stack[i];
+		dnode_unref(it->scan ? it->scan : it->parent);
+		free(it);
 	}
-	return worker_main(w);
+	run->n = 0;
 }
 
 static void sum_counters(const struct run *run, mcs_relabel_result *res)
@@ -850,7 +868,7 @@ static int run_workers(struct run *run, struct dnode *top)
 	}
 	if (run->o->on_progress) {
 		pthread_mutex_lock(&run->lock);
-		while (!run->done) {
+		while (!run->done && run->nexited < started) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 100 * 1000 * 1000;
@@ -872,7 +890,11 @@ static int run_workers(struct run *run, struct dnode *top)
 	}
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(run->workers[i].tid, NULL);
-	return run->fatal;
+	if (run->n > 0) {
+		drop_work(run);
+		return run->fatal ? run->fatal : -EAGAIN;
+	}
+	return 0;
 }
 
 /* ---- options ---------------------------------------------------------- */

@@ -442,6 +442,29 @@ static void test_parallel_equals_serial(void **state)
 	assert_string_equal(label("s4/d0/f99"), PRIV);
 }
 
+static void count_progress(const mcs_relabel_result *sofar, void *userdata)
+{
+	(*(int *)userdata)++;
+}
+
+/* With a progress callback the walk still ends (the caller's thread waits
+ * on the workers with a timeout) and gives the same counts. */
+static void test_progress_callback(void **state)
+{
+	mcs_relabel_result res;
+	int calls = 0;
+
+	make_big("pg", 20, 100);
+	mcs_relabel_opts o = opts(PRIV, MCS_RELABEL_RECURSIVE, 2);
+	o.on_progress = count_progress;
+	o.userdata = &calls;
+	assert_int_equal(relabel("pg", &o, &res), 0);
+	assert_int_equal(res.examined, 1 + 20 * 2 + 20 * 100);
+	assert_int_equal(res.changed + res.unchanged, res.examined);
+	assert_string_equal(label("pg/d19/s/f96"), PRIV);
+	print_message("progress callbacks: %d\n", calls);
+}
+
 /* A subdirectory swapped with a symlink to an outside directory while
  * walks run: nothing outside ever changes. */
 static void test_swap_race(void **state)
@@ -647,6 +670,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_parallel_equals_serial,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_race, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_progress_callback, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protected_top, setup,
