@@ -171,7 +171,7 @@ int protocol_new(const char *db_path, const char *range, protocol **ret,
 	r = mcs_registry_open(db_path, &cfg, &p->reg, err);
 	if (r < 0) {
 		free(p);
-		return mcs_error_prefix(err, "registry %s: ", db_path);
+		return r; /* err already names the registry */
 	}
 	size_t released = 0;
 	r = mcs_registry_reconcile(p->reg, &released, err);

@@ -155,7 +155,8 @@ static int registry_sqlite_error(mcs_registry *r, int rc, mcs_error *err,
 	default:
 		code = -EIO;
 	}
-	return mcs_error_set(err, code, "registry: %s: %s", what,
+	/* mcs_registry_open() prefixes "registry PATH: " */
+	return mcs_error_set(err, code, "%s: %s", what,
 			     r && r->db ? sqlite3_errmsg(r->db)
 					: sqlite3_errstr(rc));
 }
@@ -395,7 +396,7 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 				     SQLITE_OPEN_EXRESCODE,
 			     NULL);
 	if (rc != SQLITE_OK) {
-		k = registry_sqlite_error(r, rc, err, path);
+		k = registry_sqlite_error(r, rc, err, "open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(r->db, 5000);

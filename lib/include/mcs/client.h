@@ -70,10 +70,14 @@ typedef struct mcs_lease {
 } mcs_lease;
 
 typedef struct mcs_status {
-	uint64_t total;	      /* pairs in the configured range */
-	uint64_t used;	      /* pairs held by an owner or group */
-	uint64_t free;	      /* pairs that can be handed out now */
-	uint64_t quarantined; /* pairs never handed out (reserved levels) */
+	uint64_t total; /* pairs in the configured range */
+	uint64_t used;	/* pairs held by an owner or group */
+	uint64_t free;	/* pairs that can be handed out now (quarantined
+			 * included) */
+	/* released pairs whose files may still carry them: handed out
+	 * again only after the never-used ones, least recently released
+	 * first */
+	uint64_t quarantined;
 } mcs_status;
 
 /*
