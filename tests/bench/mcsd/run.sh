@@ -54,6 +54,8 @@ e8=$("$L" "$dir/s" alloc 8 $per8 e8)
 row "empty, 8 clients: allocs/s, p50/p99" "$e8" - -
 e64=$("$L" "$dir/s" alloc 64 $per64 e64)
 row "empty, 64 clients: allocs/s, p50/p99" "$e64" "p99 < 2 ms" "$(p99ok "$e64")"
+ec1=$("$L" "$dir/s" cycle 1 $cyc ec1)
+row "empty, 1 client alloc+release cycles" "$ec1" - -
 ec=$("$L" "$dir/s" cycle 64 $cyc ec)
 row "empty, 64 clients alloc+release cycles" "$ec" - -
 # Fill every pair through the daemon, then free 0.1% again.
@@ -72,9 +74,14 @@ fc1=$("$L" "$dir/s" cycle 1 $cyc f1)
 row "99.9% full, 1 client alloc+release" "$fc1" - -
 fc64=$("$L" "$dir/s" cycle 64 $cyc f64)
 row "99.9% full, 64 clients alloc+release" "$fc64" "p99 < 2 ms" "$(p99ok "$fc64")"
-flat=$(echo "$(field "$fc64" p99_us) $(field "$ec" p99_us)" | awk '{printf "%.2f", $1 / ($2 ? $2 : 1)}')
-printf '%-44s %-22s %-14s %s\n' "p99 99.9% full / empty (64 clients)" "${flat}x" "flat (<= 1.5x)" \
-	"$(echo "$flat <= 1.5" | bc -l | sed 's/1/PASS/; s/0/MISS/')"
+ratio() { echo "$(field "$1" "$3") $(field "$2" "$3")" | awk '{printf "%.2f", $1 / ($2 ? $2 : 1)}'; }
+flatv() { echo "$1 <= 1.5" | bc -l | sed 's/1/PASS/; s/0/MISS/'; }
+f1=$(ratio "$fc1" "$ec1" p50_us)
+printf '%-44s %-22s %-14s %s\n' "p50 99.9% full / empty (1 client cycles)" "${f1}x" "flat (<= 1.5x)" "$(flatv "$f1")"
+f64=$(ratio "$fc64" "$ec" p50_us)
+printf '%-44s %-22s %-14s %s\n' "p50 99.9% full / empty (64 client cycles)" "${f64}x" "flat (<= 1.5x)" "$(flatv "$f64")"
+f99=$(ratio "$fc64" "$ec" p99_us)
+printf '%-44s %-22s %-14s %s\n' "p99 99.9% full / empty (64 client cycles)" "${f99}x" "flat (<= 1.5x)" "$(flatv "$f99")"
 dur=$(field "$e64" rate)
 printf '%-44s %-22s %-14s %s\n' "durable allocs/s (64 clients) vs fdatasync" "$dur/s = $(echo "$dur / $fs" | bc -l | cut -c1-4)x" ">= 5x" \
 	"$(echo "$dur >= 5 * $fs" | bc -l | sed 's/1/PASS/; s/0/MISS/')"
