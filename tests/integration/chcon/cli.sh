@@ -101,6 +101,46 @@ chattr -i "$d/c/a/g5"
 check "an immutable file: exit 1, named, the rest relabeled" \
 	'[ $rc -eq 1 ] && grep -q "a/g5" "$d/err" && grep -q "errors 1" "$d/err" && [ "$(lbl "$d/c/a/g6")" = $SH ] && [ "$(lbl "$d/c")" = $SH ]'
 
+# kill -9 in the middle of a relabel: every label it changed was
+# journaled first, so --restore brings the whole tree back.
+mkdir -p "$d/k"
+python3 - "$d/k" "$OLD" <<'PY'
+import os, sys
+root, lbl = sys.argv[1], sys.argv[2].encode() + b"\0"
+for i in range(100):
+    dd = os.path.join(root, "d%d" % i); os.mkdir(dd)
+    for j in range(250):
+        p = os.path.join(dd, "f%d" % j); os.close(os.open(p, os.O_CREAT | os.O_WRONLY))
+        os.setxattr(p, "security.selinux", lbl)
+    os.setxattr(dd, "security.selinux", lbl)
+os.setxattr(root, "security.selinux", lbl)
+PY
+"$C" $S --threads 1 --shared "$d/k" 2>/dev/null &
+kp=$!
+i=0
+until [ "$(getfattr -h --only-values -n security.selinux "$d/k/d0/f0" 2>/dev/null | tr -d '\0')" = $SH ] || [ $i -ge 400 ]; do i=$((i + 1)); sleep 0.005; done
+kill -9 $kp 2>/dev/null; wait $kp 2>/dev/null
+# count the inodes under $1 labeled $2 (fast: one python3)
+count_lbl() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+root, want, n = sys.argv[1], sys.argv[2], 0
+for dp, dns, fns in os.walk(root):
+    for x in [dp] + [os.path.join(dp, f) for f in fns]:
+        try:
+            v = os.getxattr(x, "security.selinux", follow_symlinks=False).rstrip(b"\0").decode()
+        except OSError:
+            v = ""
+        n += v == want
+print(n)
+PY
+}
+changed=$(count_lbl "$d/k" $SH)
+"$C" $S --restore "$d/k" 2>"$d/err"; rc=$?
+check "kill -9 mid-run ($changed of 25101 relabeled, top $( [ "$(lbl "$d/k")" = $SH ] && echo changed || echo untouched)): --restore brings every label back" \
+	'[ $rc -eq 0 ] && [ "$changed" -gt 0 ] && [ "$(count_lbl "$d/k" $OLD)" -eq 25101 ]'
+rm -rf "$d/k"
+
 # Protected paths: always --dry-run.
 ln -s /usr "$d/usrlink"
 home=$(getent passwd | awk -F: '$6 ~ /^\/./ && $6 != "/root" {print $6}' | while read -r h; do [ -d "$h" ] && echo "$h"; done | grep -v -x -e /bin -e /usr/sbin -e /var -e /var/lib -e /run -e /dev -e /nonexistent | head -1)
