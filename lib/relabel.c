@@ -44,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -1016,6 +1018,14 @@ static int top_ref(const char *path, int ofd, const struct stat *st, int dfd,
 		t->fd = dfd;
 		return 0;
 	}
+	/* /proc/self/fd/N reaches the opened inode only if /proc really is
+	 * procfs (as crun checks before writing attr/exec). */
+	struct statfs sfs;
+	if (statfs("/proc/self/fd", &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		return mcs_error_set(err, -ENOTSUP,
+				     "%s: /proc is not procfs, cannot reach "
+				     "the opened file safely",
+				     path);
 	if (!S_ISLNK(st->st_mode)) {
 		snprintf(buf, size, "/proc/self/fd/%d", ofd);
 		t->path = buf;
