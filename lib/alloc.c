@@ -17,6 +17,7 @@
  * (8.5 MiB for c0.c1023).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -168,6 +169,45 @@ void alloc_set(alloc *a, uint32_t idx, int state)
 	alloc_enter(a, idx, state);
 }
 
+/*
+ * Random words from getrandom(), 32 per system call (one call per pick
+ * cost a few percent of mcsd's registry thread).  Per thread; a forked
+ * child drops what its parent had buffered, so the two never share a
+ * pick.
+ */
+#define RANDOM_WORDS 32
+static _Thread_local uint64_t random_buf[RANDOM_WORDS];
+static _Thread_local unsigned random_left;
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+
+static void random_forget(void)
+{
+	random_left = 0;
+}
+
+static void random_init(void)
+{
+	pthread_atfork(NULL, NULL, random_forget);
+}
+
+static int random_word(uint64_t *ret)
+{
+	pthread_once(&random_once, random_init);
+	while (random_left == 0) {
+		ssize_t k = getrandom(random_buf, sizeof(random_buf), 0);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		random_left = (unsigned)((size_t)k / sizeof(uint64_t));
+	}
+	*ret = random_buf[--random_left];
+	random_buf[random_left] = 0; /* used once, then gone */
+	return 0;
+}
+
 int alloc_random_below(uint32_t bound, uint32_t *ret)
 {
 	/* Reject the low (2^64 mod bound) values so that r % bound is
@@ -175,16 +215,11 @@ int alloc_random_below(uint32_t bound, uint32_t *ret)
 	uint64_t threshold = (0 - (uint64_t)bound) % bound;
 
 	for (;;) {
-		uint64_t r;
-		ssize_t k = getrandom(&r, sizeof(r), 0);
+		uint64_t r = 0;
+		int k = random_word(&r);
 
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k != (ssize_t)sizeof(r))
-			continue;
+		if (k < 0)
+			return k;
 		if (r >= threshold) {
 			*ret = (uint32_t)(r % bound);
 			return 0;

@@ -18,10 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,49 +71,135 @@ static const char *const migrations[] = {
 	"    AND (NEW.group_name IS NULL OR group_name IS NOT NEW.group_name))"
 	"  OR (SELECT state FROM pairs WHERE level = NEW.level) IS NOT 'held';"
 	"END;",
+	/*
+	 * 2: pairs keyed by the integer 1024 * x + y (range independent, like
+	 * the text) and owners clustered by owner name, so an allocation
+	 * dirties about two B-tree leaves instead of nine: the text level
+	 * becomes a virtual column, the single owner of a pair is kept in
+	 * the pair's row (holder) instead of an index on owners.level, and
+	 * the group and release-order indexes are partial (only grouped and
+	 * released pairs have entries).
+	 */
+	"CREATE TABLE pairs2 ("
+	"  pair INTEGER PRIMARY KEY CHECK (pair >= 0 AND pair < 1048576"
+	"    AND (pair & 1023) > (pair >> 10)),"
+	"  level TEXT GENERATED ALWAYS AS"
+	"    ('s0:c' || (pair >> 10) || ',c' || (pair & 1023)) VIRTUAL,"
+	"  state TEXT NOT NULL CHECK (state IN ('held', 'released')),"
+	"  holder TEXT," /* the owner of a held pair with no group */
+	"  group_name TEXT,"
+	"  release_seq INTEGER,"
+	"  released_at INTEGER,"
+	"  CHECK ((state = 'held') = (release_seq IS NULL)),"
+	"  CHECK (CASE state WHEN 'held' THEN (holder IS NULL) <>"
+	"    (group_name IS NULL) ELSE holder IS NULL AND group_name IS NULL"
+	"    END)"
+	");"
+	"CREATE TABLE owners2 ("
+	"  owner TEXT PRIMARY KEY,"
+	"  pair INTEGER NOT NULL," /* the trigger checks it is held */
+	"  level TEXT GENERATED ALWAYS AS"
+	"    ('s0:c' || (pair >> 10) || ',c' || (pair & 1023)) VIRTUAL,"
+	"  group_name TEXT,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('lease', 'reservation')),"
+	"  pid INTEGER NOT NULL DEFAULT 0,"
+	"  pid_start INTEGER NOT NULL DEFAULT 0,"
+	"  boot_id TEXT,"
+	"  uid INTEGER NOT NULL,"
+	"  type TEXT,"
+	"  created INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO pairs2 (pair, state, holder, group_name, release_seq,"
+	"    released_at)"
+	"  SELECT (CAST(substr(p.level, 5, instr(p.level, ',') - 5) AS INTEGER)"
+	"      << 10) | CAST(substr(p.level, instr(p.level, ',') + 2) AS "
+	"INTEGER),"
+	"    p.state, CASE WHEN p.state = 'held' AND p.group_name IS NULL THEN"
+	"      (SELECT o.owner FROM owners o WHERE o.level = p.level) END,"
+	"    p.group_name, p.release_seq, p.released_at FROM pairs p;"
+	"INSERT INTO owners2 (owner, pair, group_name, kind, pid, pid_start,"
+	"    boot_id, uid, type, created)"
+	"  SELECT owner,"
+	"    (CAST(substr(level, 5, instr(level, ',') - 5) AS INTEGER) << 10)"
+	"      | CAST(substr(level, instr(level, ',') + 2) AS INTEGER),"
+	"    group_name, kind, pid, pid_start, boot_id, uid, type, created"
+	"  FROM owners;"
+	"DROP TABLE owners;"
+	"DROP TABLE pairs;"
+	"ALTER TABLE pairs2 RENAME TO pairs;"
+	"ALTER TABLE owners2 RENAME TO owners;"
+	"CREATE UNIQUE INDEX pairs_group ON pairs (group_name)"
+	"  WHERE group_name IS NOT NULL;"
+	"CREATE UNIQUE INDEX pairs_released ON pairs (release_seq)"
+	"  WHERE release_seq IS NOT NULL;"
+	"CREATE INDEX owners_group ON owners (group_name)"
+	"  WHERE group_name IS NOT NULL;"
+	/* last line of defence: an owner row must be the holder of its
+	 * held pair, or a member of the group holding it */
+	"CREATE TRIGGER owners_one_set BEFORE INSERT ON owners BEGIN"
+	"  SELECT RAISE (ABORT, 'level in use by another owner')"
+	"  WHERE NOT EXISTS (SELECT 1 FROM pairs WHERE pair = NEW.pair"
+	"    AND state = 'held' AND CASE WHEN NEW.group_name IS NULL"
+	"      THEN holder IS NEW.owner ELSE group_name IS NEW.group_name END);"
+	"END;"
+	"CREATE TRIGGER owners_fixed BEFORE UPDATE OF owner, pair, group_name"
+	"  ON owners BEGIN"
+	"  SELECT RAISE (ABORT, 'an owner row is never moved');"
+	"END;",
 };
 
 enum {
 	STMT_OWNER_GET,
 	STMT_OWNER_INSERT,
 	STMT_OWNER_DELETE,
-	STMT_OWNER_COUNT,
-	STMT_OWNER_ANY,
-	STMT_GROUP_LEVEL,
+	STMT_GROUP_COUNT,
+	STMT_PAIR_HOLDER,
+	STMT_GROUP_PAIR,
 	STMT_PAIR_INSERT,
 	STMT_PAIR_TAKE,
 	STMT_PAIR_RELEASE,
 	STMT_LIST,
 	STMT_LEASES,
+	STMT_SAVEPOINT,
+	STMT_RELEASE_SAVEPOINT,
+	STMT_ROLLBACK_SAVEPOINT,
 	_STMT_MAX,
 };
 
 #define OWNER_COLS                                                             \
-	"owner, level, group_name, kind, pid, pid_start, uid, type, created"
+	"owner, level, group_name, kind, pid, pid_start, uid, type, created, " \
+	"pair"
 
 static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_OWNER_GET] = "SELECT " OWNER_COLS " FROM owners WHERE owner = ?1",
 	[STMT_OWNER_INSERT] =
-		"INSERT INTO owners (owner, level, group_name, kind, pid,"
+		"INSERT INTO owners (owner, pair, group_name, kind, pid,"
 		" pid_start, boot_id, uid, type, created)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[STMT_OWNER_DELETE] = "DELETE FROM owners WHERE owner = ?1",
-	[STMT_OWNER_COUNT] = "SELECT count(*) FROM owners WHERE level = ?1",
-	[STMT_OWNER_ANY] = "SELECT owner, group_name FROM owners"
-			   " WHERE level = ?1 ORDER BY owner LIMIT 1",
-	[STMT_GROUP_LEVEL] = "SELECT level FROM pairs"
-			     " WHERE group_name = ?1 AND state = 'held'",
-	[STMT_PAIR_INSERT] = "INSERT INTO pairs (level, state, group_name)"
-			     " VALUES (?1, 'held', ?2)",
-	[STMT_PAIR_TAKE] = "UPDATE pairs SET state = 'held', group_name = ?2,"
-			   " release_seq = NULL, released_at = NULL"
-			   " WHERE level = ?1 AND state = 'released'",
+	[STMT_GROUP_COUNT] =
+		"SELECT count(*) FROM owners WHERE group_name = ?1",
+	[STMT_PAIR_HOLDER] = "SELECT holder, group_name FROM pairs"
+			     " WHERE pair = ?1",
+	[STMT_GROUP_PAIR] = "SELECT pair FROM pairs"
+			    " WHERE group_name = ?1 AND state = 'held'",
+	[STMT_PAIR_INSERT] =
+		"INSERT INTO pairs (pair, state, holder, group_name)"
+		" VALUES (?1, 'held', ?2, ?3)",
+	[STMT_PAIR_TAKE] = "UPDATE pairs SET state = 'held', holder = ?2,"
+			   " group_name = ?3, release_seq = NULL,"
+			   " released_at = NULL"
+			   " WHERE pair = ?1 AND state = 'released'",
 	[STMT_PAIR_RELEASE] = "UPDATE pairs SET state = 'released',"
-			      " group_name = NULL, release_seq = ?2,"
-			      " released_at = ?3 WHERE level = ?1",
+			      " holder = NULL, group_name = NULL,"
+			      " release_seq = ?2, released_at = ?3"
+			      " WHERE pair = ?1",
 	[STMT_LIST] = "SELECT " OWNER_COLS " FROM owners ORDER BY owner",
 	[STMT_LEASES] = "SELECT owner, pid, pid_start, boot_id FROM owners"
 			" WHERE kind = 'lease' ORDER BY owner",
+	[STMT_SAVEPOINT] = "SAVEPOINT op",
+	[STMT_RELEASE_SAVEPOINT] = "RELEASE op",
+	[STMT_ROLLBACK_SAVEPOINT] = "ROLLBACK TO op",
 };
 
 struct mcs_registry {
@@ -125,6 +213,7 @@ struct mcs_registry {
 	uint64_t held_outside;	       /* held pairs outside the range */
 	uint32_t *excluded;	       /* excluded indices (always excluded) */
 	size_t n_excluded;
+	int wal_fd; /* our own fd of the -wal file (fdatasync), or -1 */
 	char boot_id[37];
 };
 
@@ -222,16 +311,43 @@ static void registry_row_to_entry(sqlite3_stmt *s, mcs_registry_entry *e)
 	e->created = sqlite3_column_int64(s, 8);
 }
 
+/* The key of the pair (x, y), x < y, in the tables: 1024 * x + y. */
+static int64_t pair_key(unsigned x, unsigned y)
+{
+	return (int64_t)x << 10 | y;
+}
+
+static void key_level(int64_t key, char buf[MCS_REGISTRY_LEVEL_MAX])
+{
+	snprintf(buf, MCS_REGISTRY_LEVEL_MAX, "s0:c%u,c%u",
+		 (unsigned)(key >> 10), (unsigned)(key & 1023));
+}
+
+/* Table key -> pair index in r's range: 0, or -ERANGE outside it. */
+static int registry_key_index(const mcs_registry *r, int64_t key,
+			      uint32_t *ret_idx)
+{
+	uint64_t idx;
+
+	if (key < 0 || key >= (int64_t)1 << 20 ||
+	    mcs_pair_to_index(&r->range, (unsigned)(key >> 10),
+			      (unsigned)(key & 1023), &idx) < 0)
+		return -ERANGE;
+	*ret_idx = (uint32_t)idx;
+	return 0;
+}
+
 /*
- * Level string -> pair index in r's range.  Returns 0, or -ERANGE when the
- * level is a valid pair outside the range, -EINVAL when it is no pair.
+ * Level string -> pair index in r's range and table key.  Returns 0, or
+ * -ERANGE when the level is a valid pair outside the range (*ret_key is
+ * set then too), -EINVAL when it is no pair.
  */
 static int registry_level_index(const mcs_registry *r, const char *level,
-				uint32_t *ret_idx, mcs_error *err)
+				uint32_t *ret_idx, int64_t *ret_key,
+				mcs_error *err)
 {
 	mcs_level l;
 	unsigned x, y;
-	uint64_t idx;
 	int k;
 
 	k = mcs_level_parse(level, &l, err);
@@ -240,22 +356,22 @@ static int registry_level_index(const mcs_registry *r, const char *level,
 	k = mcs_pair_from_level(&l, &x, &y, err);
 	if (k < 0)
 		return k;
-	k = mcs_pair_to_index(&r->range, x, y, &idx);
-	if (k < 0)
+	if (ret_key)
+		*ret_key = pair_key(x, y);
+	if (registry_key_index(r, pair_key(x, y), ret_idx) < 0)
 		return mcs_error_set(err, -ERANGE,
 				     "level %s is outside the range c%u.c%u",
 				     level, r->range.lo, r->range.hi);
-	*ret_idx = (uint32_t)idx;
 	return 0;
 }
 
-static void registry_index_level(const mcs_registry *r, uint32_t idx,
-				 char buf[MCS_REGISTRY_LEVEL_MAX])
+/* The table key of pair index idx of r's range. */
+static int64_t registry_index_key(const mcs_registry *r, uint32_t idx)
 {
 	unsigned x = 0, y = 0;
 
 	mcs_pair_from_index(&r->range, idx, &x, &y);
-	snprintf(buf, MCS_REGISTRY_LEVEL_MAX, "s0:c%u,c%u", x, y);
+	return pair_key(x, y);
 }
 
 /* Rebuild the memory index (and next_seq) from the tables. */
@@ -270,20 +386,19 @@ static int registry_rebuild(mcs_registry *r, mcs_error *err)
 	for (size_t i = 0; i < r->n_excluded; i++)
 		alloc_set(r->pairs, r->excluded[i], ALLOC_EXCLUDED);
 	rc = sqlite3_prepare_v2(r->db,
-				"SELECT level, state, release_seq FROM pairs"
-				" ORDER BY state, release_seq",
+				"SELECT pair, state = 'held', release_seq"
+				" FROM pairs ORDER BY state, release_seq",
 				-1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return registry_sqlite_error(r, rc, err, "load pairs");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *level = (const char *)sqlite3_column_text(s, 0);
-		bool held = strcmp((const char *)sqlite3_column_text(s, 1),
-				   "held") == 0;
+		bool held = sqlite3_column_int(s, 1) != 0;
 		uint32_t idx;
 
 		if (sqlite3_column_int64(s, 2) >= r->next_seq)
 			r->next_seq = sqlite3_column_int64(s, 2) + 1;
-		if (registry_level_index(r, level, &idx, NULL) < 0 ||
+		if (registry_key_index(r, sqlite3_column_int64(s, 0), &idx) <
+			    0 ||
 		    alloc_state(r->pairs, idx) == ALLOC_EXCLUDED) {
 			/* outside the range now, or excluded since: it is
 			 * never handed out, but a holder keeps it */
@@ -314,6 +429,8 @@ static int registry_migrate(mcs_registry *r, mcs_error *err)
 		goto fail;
 	}
 	version = sqlite3_column_int(s, 0);
+	/* a pending statement would lock the tables a migration drops */
+	sqlite3_reset(s);
 	if (version > (int)ELEMENTSOF(migrations)) {
 		k = mcs_error_set(err, -EPROTO,
 				  "registry schema version %d is newer than "
@@ -353,11 +470,12 @@ static int registry_config(mcs_registry *r, const mcs_registry_config *cfg,
 	r->excluded = calloc(1 + (cfg ? cfg->n_excluded : 0), sizeof(uint32_t));
 	if (!r->excluded)
 		return -ENOMEM;
-	if (registry_level_index(r, MCS_REGISTRY_RESERVED_LEVEL, &idx, NULL) ==
-	    0)
+	if (registry_level_index(r, MCS_REGISTRY_RESERVED_LEVEL, &idx, NULL,
+				 NULL) == 0)
 		r->excluded[r->n_excluded++] = idx;
 	for (size_t i = 0; cfg && i < cfg->n_excluded; i++) {
-		int k = registry_level_index(r, cfg->excluded[i], &idx, err);
+		int k = registry_level_index(r, cfg->excluded[i], &idx, NULL,
+					     err);
 
 		if (k == -ERANGE)
 			continue; /* outside the range: never handed out */
@@ -371,6 +489,61 @@ static int registry_config(mcs_registry *r, const mcs_registry_config *cfg,
 	return alloc_new((uint32_t)n, &r->pairs);
 }
 
+/* ---- durability -------------------------------------------------------- */
+
+/* Open our own fd of the database's WAL (none for :memory:). */
+static int registry_open_wal(mcs_registry *r, mcs_error *err)
+{
+	const char *db = sqlite3_db_filename(r->db, "main");
+	char path[4096];
+	struct stat st;
+
+	if (!db || !*db)
+		return 0; /* in memory: nothing to sync */
+	if ((size_t)snprintf(path, sizeof(path), "%s-wal", db) >= sizeof(path))
+		return mcs_error_set(err, -ENAMETOOLONG, "path too long");
+	r->wal_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (r->wal_fd < 0)
+		return mcs_error_set(err, negative_errno(), "open %s: %m",
+				     path);
+	if (fstat(r->wal_fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return mcs_error_set(err, -EIO, "%s is not a regular file",
+				     path);
+	return 0;
+}
+
+/* Make every commit so far durable: fdatasync the WAL. */
+static int registry_sync(mcs_registry *r, mcs_error *err)
+{
+	if (r->wal_fd < 0)
+		return 0;
+	while (fdatasync(r->wal_fd) < 0)
+		if (errno != EINTR)
+			return mcs_error_set(err, negative_errno(),
+					     "fdatasync of the WAL: %m");
+	return 0;
+}
+
+int mcs_registry_sync(mcs_registry *r, mcs_error *err)
+{
+	if (!r)
+		return mcs_error_set(err, -EINVAL, "no registry");
+	return registry_sync(r, err);
+}
+
+/*
+ * Process-wide sqlite setting, before sqlite's first use: no memory
+ * statistics, so sqlite3_malloc takes no global mutex (it showed in
+ * mcsd's profile once the registry ran in its own thread).  Ignored when
+ * the process already used sqlite.
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 		      mcs_registry **ret, mcs_error *err)
 {
@@ -382,6 +555,8 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return mcs_error_set(err, -ENOMEM, "out of memory");
+	r->wal_fd = -1;
+	pthread_once(&sqlite_once, sqlite_setup);
 	k = registry_config(r, cfg, err);
 	if (k < 0)
 		goto fail;
@@ -401,17 +576,37 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 	}
 	sqlite3_busy_timeout(r->db, 5000);
 	if (strcmp(path, ":memory:") != 0) {
-		k = registry_exec(r, "PRAGMA journal_mode = WAL", err);
+		/* 1 KiB pages (new databases only): an allocation
+		 * dirties about two leaves, each a WAL frame */
+		k = registry_exec(r,
+				  "PRAGMA page_size = 1024;"
+				  "PRAGMA journal_mode = WAL",
+				  err);
 		if (k < 0)
 			goto fail;
 	}
+	/*
+	 * synchronous = NORMAL: a commit writes its WAL frames without
+	 * fsync; registry_sync() below makes every commit durable (the WAL
+	 * fdatasync'ed through our own fd) before any caller learns of it:
+	 * right after COMMIT, or, with mcs_registry_commit_nowait(), in
+	 * mcs_registry_sync(), which may run in another thread while the
+	 * next batch executes.  Checkpoints still sync as sqlite does.
+	 */
 	k = registry_exec(r,
-			  "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+			  "PRAGMA synchronous = NORMAL;"
+			  "PRAGMA foreign_keys = ON;"
+			  "PRAGMA temp_store = MEMORY;"
 			  "PRAGMA wal_autocheckpoint = 16384",
 			  err);
 	if (k < 0)
 		goto fail;
 	k = registry_migrate(r, err);
+	if (k < 0)
+		goto fail;
+	k = registry_open_wal(r, err);
+	if (k >= 0)
+		k = registry_sync(r, err); /* the migrations, if any */
 	if (k < 0)
 		goto fail;
 	k = registry_rebuild(r, err);
@@ -434,6 +629,8 @@ void mcs_registry_close(mcs_registry *r)
 	for (int i = 0; i < _STMT_MAX; i++)
 		sqlite3_finalize(r->stmt[i]);
 	sqlite3_close_v2(r->db);
+	if (r->wal_fd >= 0)
+		close(r->wal_fd);
 	alloc_free(r->pairs);
 	free(r->excluded);
 	free(r);
@@ -441,11 +638,35 @@ void mcs_registry_close(mcs_registry *r)
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* Run the prepared statement id (savepoints: prepared once, not parsed
+ * again for every call of a batch). */
+static int registry_run(mcs_registry *r, int id, mcs_error *err)
+{
+	sqlite3_stmt *s = registry_stmt(r, id, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return registry_sqlite_error(r, rc, err, stmt_sql[id]);
+	return 0;
+}
+
+/* Undo the current call of a batch: back to its savepoint, then drop it. */
+static void registry_op_undo(mcs_registry *r)
+{
+	registry_run(r, STMT_ROLLBACK_SAVEPOINT, NULL);
+	registry_run(r, STMT_RELEASE_SAVEPOINT, NULL);
+}
+
 /* Open the transaction of one call: a savepoint inside a batch. */
 static int registry_op_begin(mcs_registry *r, mcs_error *err)
 {
-	return registry_exec(
-		r, r->in_batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE", err);
+	if (r->in_batch)
+		return registry_run(r, STMT_SAVEPOINT, err);
+	return registry_exec(r, "BEGIN IMMEDIATE", err);
 }
 
 /*
@@ -459,14 +680,11 @@ static int registry_op_end(mcs_registry *r, int k, bool dirty, mcs_error *err)
 
 	if (r->in_batch) {
 		if (k < 0)
-			sqlite3_exec(r->db, "ROLLBACK TO op; RELEASE op", NULL,
-				     NULL, NULL);
+			registry_op_undo(r);
 		else {
-			c = registry_exec(r, "RELEASE op", err);
+			c = registry_run(r, STMT_RELEASE_SAVEPOINT, err);
 			if (c < 0) {
-				sqlite3_exec(r->db,
-					     "ROLLBACK TO op; RELEASE op", NULL,
-					     NULL, NULL);
+				registry_op_undo(r);
 				k = c;
 			}
 		}
@@ -478,8 +696,10 @@ static int registry_op_end(mcs_registry *r, int k, bool dirty, mcs_error *err)
 	}
 	if (k >= 0) {
 		c = registry_exec(r, "COMMIT", err);
-		if (c >= 0)
-			return k;
+		if (c >= 0) {
+			c = registry_sync(r, err);
+			return c < 0 ? c : k;
+		}
 		k = c;
 	}
 	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
@@ -514,7 +734,7 @@ int mcs_registry_rollback(mcs_registry *r, mcs_error *err)
 	return 0;
 }
 
-int mcs_registry_commit(mcs_registry *r, mcs_error *err)
+int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err)
 {
 	int k;
 
@@ -527,6 +747,13 @@ int mcs_registry_commit(mcs_registry *r, mcs_error *err)
 	}
 	r->in_batch = false;
 	return 0;
+}
+
+int mcs_registry_commit(mcs_registry *r, mcs_error *err)
+{
+	int k = mcs_registry_commit_nowait(r, err);
+
+	return k < 0 ? k : registry_sync(r, err);
 }
 
 /* ---- allocate ---------------------------------------------------------- */
@@ -551,8 +778,10 @@ static bool type_valid(const char *s)
 	return n <= MCS_NAME_MAX;
 }
 
-static int registry_get(mcs_registry *r, const char *owner,
-			mcs_registry_entry *ret, mcs_error *err)
+/* The row of owner into ret and its pair's table key into ret_key. */
+static int registry_get_key(mcs_registry *r, const char *owner,
+			    mcs_registry_entry *ret, int64_t *ret_key,
+			    mcs_error *err)
 {
 	sqlite3_stmt *s = registry_stmt(r, STMT_OWNER_GET, err);
 	int rc;
@@ -564,6 +793,8 @@ static int registry_get(mcs_registry *r, const char *owner,
 	if (rc == SQLITE_ROW) {
 		if (ret)
 			registry_row_to_entry(s, ret);
+		if (ret_key)
+			*ret_key = sqlite3_column_int64(s, 9);
 		sqlite3_reset(s);
 		return 0;
 	}
@@ -572,6 +803,12 @@ static int registry_get(mcs_registry *r, const char *owner,
 		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
 				     owner);
 	return registry_sqlite_error(r, rc, err, "lookup");
+}
+
+static int registry_get(mcs_registry *r, const char *owner,
+			mcs_registry_entry *ret, mcs_error *err)
+{
+	return registry_get_key(r, owner, ret, NULL, err);
 }
 
 static int registry_step_done(mcs_registry *r, sqlite3_stmt *s, mcs_error *err,
@@ -585,12 +822,11 @@ static int registry_step_done(mcs_registry *r, sqlite3_stmt *s, mcs_error *err,
 	return 0;
 }
 
-/* Level held by group (into level), 1 found, 0 none, < 0 error. */
-static int registry_group_level(mcs_registry *r, const char *group,
-				char level[MCS_REGISTRY_LEVEL_MAX],
-				mcs_error *err)
+/* Table key of the pair held by group: 1 found, 0 none, < 0 error. */
+static int registry_group_pair(mcs_registry *r, const char *group,
+			       int64_t *ret_key, mcs_error *err)
 {
-	sqlite3_stmt *s = registry_stmt(r, STMT_GROUP_LEVEL, err);
+	sqlite3_stmt *s = registry_stmt(r, STMT_GROUP_PAIR, err);
 	int rc;
 
 	if (!s)
@@ -598,7 +834,7 @@ static int registry_group_level(mcs_registry *r, const char *group,
 	sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		copy_col(level, MCS_REGISTRY_LEVEL_MAX, s, 0);
+		*ret_key = sqlite3_column_int64(s, 0);
 		sqlite3_reset(s);
 		return 1;
 	}
@@ -607,15 +843,16 @@ static int registry_group_level(mcs_registry *r, const char *group,
 				 : registry_sqlite_error(r, rc, err, "group");
 }
 
-/* -EEXIST naming who holds level. */
-static int registry_in_use(mcs_registry *r, const char *level, mcs_error *err)
+/* -EEXIST naming who holds level (table key key). */
+static int registry_in_use(mcs_registry *r, const char *level, int64_t key,
+			   mcs_error *err)
 {
-	sqlite3_stmt *s = registry_stmt(r, STMT_OWNER_ANY, err);
+	sqlite3_stmt *s = registry_stmt(r, STMT_PAIR_HOLDER, err);
 	char owner[MCS_REGISTRY_OWNER_MAX + 1] = "?";
 	char group[MCS_REGISTRY_OWNER_MAX + 1] = "";
 
 	if (s) {
-		sqlite3_bind_text(s, 1, level, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 1, key);
 		if (sqlite3_step(s) == SQLITE_ROW) {
 			copy_col(owner, sizeof(owner), s, 0);
 			copy_col(group, sizeof(group), s, 1);
@@ -633,7 +870,8 @@ static int registry_in_use(mcs_registry *r, const char *level, mcs_error *err)
 static int registry_validate(const mcs_registry *r,
 			     const mcs_registry_request *req,
 			     char level[MCS_REGISTRY_LEVEL_MAX],
-			     uint32_t *ret_idx, mcs_error *err)
+			     uint32_t *ret_idx, int64_t *ret_key,
+			     mcs_error *err)
 {
 	const char *group = req->group && *req->group ? req->group : NULL;
 	int k;
@@ -660,7 +898,7 @@ static int registry_validate(const mcs_registry *r,
 				     (int)req->pid);
 	*level = '\0';
 	if (req->level && *req->level) {
-		k = registry_level_index(r, req->level, ret_idx, err);
+		k = registry_level_index(r, req->level, ret_idx, ret_key, err);
 		if (k < 0) {
 			mcs_error_prefix(err, "invalid level: ");
 			return -EINVAL;
@@ -671,14 +909,18 @@ static int registry_validate(const mcs_registry *r,
 				"invalid level: %s is reserved and "
 				"never handed out",
 				req->level);
-		registry_index_level(r, *ret_idx, level);
+		key_level(*ret_key, level);
 	}
 	return 0;
 }
 
-/* Make the pair idx held by group (NULL: a single owner) in the tables. */
-static int registry_take_pair(mcs_registry *r, uint32_t idx, const char *level,
-			      const char *group, mcs_error *err)
+/*
+ * Make the pair idx (table key key) held by group, or by owner alone when
+ * group is NULL, in the tables.
+ */
+static int registry_take_pair(mcs_registry *r, uint32_t idx, int64_t key,
+			      const char *owner, const char *group,
+			      mcs_error *err)
 {
 	int id = alloc_state(r->pairs, idx) == ALLOC_FREE ? STMT_PAIR_INSERT
 							  : STMT_PAIR_TAKE;
@@ -686,15 +928,21 @@ static int registry_take_pair(mcs_registry *r, uint32_t idx, const char *level,
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_text(s, 1, level, -1, SQLITE_STATIC);
-	bind_text_or_null(s, 2, group);
+	sqlite3_bind_int64(s, 1, key);
+	if (group)
+		sqlite3_bind_text(s, 3, group, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
 	return registry_step_done(r, s, err, "take pair");
 }
 
+/* Insert req's owner row for the pair key; *row (may be NULL) receives
+ * the row as stored. */
 static int registry_insert_owner(mcs_registry *r,
-				 const mcs_registry_request *req,
-				 const char *level, mcs_error *err)
+				 const mcs_registry_request *req, int64_t key,
+				 mcs_registry_entry *row, mcs_error *err)
 {
+	int64_t now = (int64_t)time(NULL);
 	sqlite3_stmt *s;
 	uint64_t start = 0;
 	int k;
@@ -710,7 +958,7 @@ static int registry_insert_owner(mcs_registry *r,
 	if (!s)
 		return -EIO;
 	sqlite3_bind_text(s, 1, req->owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, level, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, key);
 	bind_text_or_null(s, 3, req->group);
 	sqlite3_bind_text(
 		s, 4, req->kind == MCS_REGISTRY_LEASE ? "lease" : "reservation",
@@ -721,20 +969,37 @@ static int registry_insert_owner(mcs_registry *r,
 	sqlite3_bind_text(s, 7, r->boot_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, req->uid);
 	bind_text_or_null(s, 9, req->type);
-	sqlite3_bind_int64(s, 10, (int64_t)time(NULL));
-	return registry_step_done(r, s, err, "insert owner");
+	sqlite3_bind_int64(s, 10, now);
+	k = registry_step_done(r, s, err, "insert owner");
+	if (k < 0 || !row)
+		return k;
+	memset(row, 0, sizeof(*row));
+	snprintf(row->owner, sizeof(row->owner), "%s", req->owner);
+	key_level(key, row->level);
+	snprintf(row->group, sizeof(row->group), "%s",
+		 req->group ? req->group : "");
+	row->kind = req->kind;
+	row->pid = req->kind == MCS_REGISTRY_LEASE ? req->pid : 0;
+	row->pid_start = start;
+	row->uid = req->uid;
+	snprintf(row->type, sizeof(row->type), "%s",
+		 req->type ? req->type : "");
+	row->created = now;
+	return 0;
 }
 
 /* The body of allocate, inside the call's transaction. */
 static int registry_allocate_locked(mcs_registry *r,
 				    const mcs_registry_request *req,
 				    const char *want, uint32_t want_idx,
+				    int64_t want_key, mcs_registry_entry *ret,
 				    bool *dirty, mcs_error *err)
 {
 	const char *group = req->group && *req->group ? req->group : NULL;
 	char level[MCS_REGISTRY_LEVEL_MAX];
 	mcs_registry_entry cur;
 	uint32_t idx = want_idx;
+	int64_t key = want_key;
 	int k;
 
 	k = registry_get(r, req->owner, &cur, NULL);
@@ -750,29 +1015,31 @@ static int registry_allocate_locked(mcs_registry *r,
 					     "owner %s already holds %s in "
 					     "group \"%s\"",
 					     req->owner, cur.level, cur.group);
+		if (ret)
+			*ret = cur;
 		return 0;
 	}
 	if (k != -ENOENT)
 		return registry_get(r, req->owner, NULL, err);
 
 	if (group) {
-		k = registry_group_level(r, group, level, err);
+		k = registry_group_pair(r, group, &key, err);
 		if (k < 0)
 			return k;
 		if (k > 0) {
+			key_level(key, level);
 			if (*want && strcmp(want, level) != 0)
 				return mcs_error_set(
 					err, -EEXIST,
 					"group %s holds %s, not %s", group,
 					level, want);
-			k = registry_insert_owner(r, req, level, err);
+			k = registry_insert_owner(r, req, key, ret, err);
 			return k < 0 ? k : 1;
 		}
 	}
 	if (*want) {
 		if (alloc_state(r->pairs, idx) == ALLOC_HELD)
-			return registry_in_use(r, want, err);
-		snprintf(level, sizeof(level), "%s", want);
+			return registry_in_use(r, want, want_key, err);
 	} else {
 		k = alloc_choose(r->pairs, &idx);
 		if (k == -ENOSPC)
@@ -786,12 +1053,12 @@ static int registry_allocate_locked(mcs_registry *r,
 		if (k < 0)
 			return mcs_error_set(err, k, "getrandom: %s",
 					     strerror(-k));
-		registry_index_level(r, idx, level);
+		key = registry_index_key(r, idx);
 	}
-	k = registry_take_pair(r, idx, level, group, err);
+	k = registry_take_pair(r, idx, key, req->owner, group, err);
 	if (k < 0)
 		return k;
-	k = registry_insert_owner(r, req, level, err);
+	k = registry_insert_owner(r, req, key, ret, err);
 	if (k < 0)
 		return k;
 	/* last: the memory index follows what is now in the tables */
@@ -805,23 +1072,20 @@ int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
 {
 	char want[MCS_REGISTRY_LEVEL_MAX];
 	uint32_t want_idx = 0;
+	int64_t want_key = 0;
 	bool dirty = false;
 	int k, created;
 
 	if (!r || !req)
 		return mcs_error_set(err, -EINVAL, "no request");
-	k = registry_validate(r, req, want, &want_idx, err);
+	k = registry_validate(r, req, want, &want_idx, &want_key, err);
 	if (k < 0)
 		return k;
 	k = registry_op_begin(r, err);
 	if (k < 0)
 		return k;
-	created = registry_allocate_locked(r, req, want, want_idx, &dirty, err);
-	if (created >= 0 && ret) {
-		k = registry_get(r, req->owner, ret, err);
-		if (k < 0)
-			created = k;
-	}
+	created = registry_allocate_locked(r, req, want, want_idx, want_key,
+					   ret, &dirty, err);
 	k = registry_op_end(r, created, dirty, err);
 	if (k >= 0 && created > 0 && ret)
 		log_msg(MCS_LOG_INFO, "allocated %s to %s", ret->level,
@@ -837,6 +1101,7 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 	mcs_registry_entry cur;
 	sqlite3_stmt *s;
 	bool dirty = false;
+	int64_t key = 0;
 	uint32_t idx;
 	int k, rc;
 
@@ -845,7 +1110,7 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 	k = registry_op_begin(r, err);
 	if (k < 0)
 		return k;
-	k = registry_get(r, owner, &cur, err);
+	k = registry_get_key(r, owner, &cur, &key, err);
 	if (k < 0)
 		goto out;
 	if (uid != 0 && cur.uid != uid) {
@@ -863,30 +1128,32 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 	k = registry_step_done(r, s, err, "delete owner");
 	if (k < 0)
 		goto out;
-	s = registry_stmt(r, STMT_OWNER_COUNT, err);
-	if (!s) {
-		k = -EIO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, cur.level, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
+	if (*cur.group) {
+		s = registry_stmt(r, STMT_GROUP_COUNT, err);
+		if (!s) {
+			k = -EIO;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, cur.group, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(s);
+			k = registry_sqlite_error(r, rc, err, "count owners");
+			goto out;
+		}
+		k = sqlite3_column_int(s, 0);
 		sqlite3_reset(s);
-		k = registry_sqlite_error(r, rc, err, "count owners");
-		goto out;
-	}
-	k = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	if (k > 0) {
-		k = 0; /* other members of the group keep the level */
-		goto out;
+		if (k > 0) {
+			k = 0; /* other members of the group keep the level */
+			goto out;
+		}
 	}
 	s = registry_stmt(r, STMT_PAIR_RELEASE, err);
 	if (!s) {
 		k = -EIO;
 		goto out;
 	}
-	sqlite3_bind_text(s, 1, cur.level, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, key);
 	sqlite3_bind_int64(s, 2, r->next_seq);
 	sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
 	k = registry_step_done(r, s, err, "release pair");
@@ -894,7 +1161,7 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 		goto out;
 	r->next_seq++;
 	dirty = true;
-	if (registry_level_index(r, cur.level, &idx, NULL) == 0 &&
+	if (registry_key_index(r, key, &idx) == 0 &&
 	    alloc_state(r->pairs, idx) != ALLOC_EXCLUDED)
 		alloc_set(r->pairs, idx, ALLOC_QUARANTINED);
 	else if (r->held_outside > 0)

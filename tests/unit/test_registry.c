@@ -6,7 +6,10 @@
  * (shared level, freed with the last member), explicit levels, LRU reuse,
  * the reserved level, reopen, reconcile (dead pid, reused pid, other
  * boot, reservations kept), uid checks, batches with a failing call,
- * pidfds, and a small throughput figure (single vs batched commits).
+ * pidfds, a small throughput figure (single vs batched commits), the
+ * migration of a version-1 database, the trigger that refuses a second
+ * owner of a pair written behind the registry's back, and the split
+ * commit (commit_nowait, then sync) that mcsd's pipeline uses.
  */
 #include <errno.h>
 #include <poll.h>
@@ -587,6 +590,194 @@ static void test_throughput(void **state)
 	assert_true(batched > single);
 }
 
+/* A version-1 database (the schema that shipped first), written by hand:
+ * opening it migrates every row, keeps the LRU order, and the registry
+ * goes on from there. */
+static void test_migrate_v1(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_config cfg = range_cfg(0, 9);
+	mcs_registry_entry e;
+	mcs_error err = {0};
+
+	exec_sql(f,
+		 "CREATE TABLE pairs (level TEXT PRIMARY KEY,"
+		 "  state TEXT NOT NULL CHECK (state IN ('held', 'released')),"
+		 "  group_name TEXT UNIQUE, release_seq INTEGER UNIQUE,"
+		 "  released_at INTEGER) WITHOUT ROWID;"
+		 "CREATE TABLE owners (owner TEXT PRIMARY KEY,"
+		 "  level TEXT NOT NULL REFERENCES pairs (level),"
+		 "  group_name TEXT, kind TEXT NOT NULL,"
+		 "  pid INTEGER NOT NULL DEFAULT 0,"
+		 "  pid_start INTEGER NOT NULL DEFAULT 0, boot_id TEXT,"
+		 "  uid INTEGER NOT NULL, type TEXT, created INTEGER NOT NULL);"
+		 "CREATE INDEX owners_level ON owners (level);"
+		 "INSERT INTO pairs VALUES ('s0:c1,c2', 'held', NULL, NULL,"
+		 "  NULL);"
+		 "INSERT INTO pairs VALUES ('s0:c3,c9', 'held', 'pod', NULL,"
+		 "  NULL);"
+		 "INSERT INTO pairs VALUES ('s0:c0,c5', 'released', NULL, 7,"
+		 "  100);"
+		 "INSERT INTO pairs VALUES ('s0:c4,c6', 'released', NULL, 3,"
+		 "  90);"
+		 "INSERT INTO owners VALUES ('solo', 's0:c1,c2', NULL,"
+		 "  'reservation', 0, 0, NULL, 1000, 'svirt_lxc_net_t', 5);"
+		 "INSERT INTO owners VALUES ('m1', 's0:c3,c9', 'pod',"
+		 "  'reservation', 0, 0, NULL, 0, NULL, 6);"
+		 "INSERT INTO owners VALUES ('m2', 's0:c3,c9', 'pod',"
+		 "  'reservation', 0, 0, NULL, 0, NULL, 7);"
+		 "PRAGMA user_version = 1;");
+	open_reg(f, &cfg);
+	assert_int_equal(q(f, "PRAGMA user_version", NULL), 2);
+	assert_int_equal(q(f,
+			   "SELECT pair FROM pairs WHERE level = 's0:c3,c9'"
+			   " AND holder IS NULL AND group_name = 'pod'",
+			   NULL),
+			 3 * 1024 + 9);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE level ="
+			   " 's0:c1,c2' AND holder = 'solo'",
+			   NULL),
+			 1);
+	assert_int_equal(q(f,
+			   "SELECT release_seq FROM pairs WHERE level ="
+			   " 's0:c0,c5' AND state = 'released'",
+			   NULL),
+			 7);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 3);
+	assert_int_equal(mcs_registry_lookup(f->r, "solo", &e, &err), 0);
+	assert_string_equal(e.level, "s0:c1,c2");
+	assert_string_equal(e.type, "svirt_lxc_net_t");
+	assert_int_equal(e.uid, 1000);
+	assert_int_equal(e.created, 5);
+	/* joining the migrated group gives its level */
+	assert_int_equal(alloc_one(f, "m3", "pod", NULL, &e, &err), 1);
+	assert_string_equal(e.level, "s0:c3,c9");
+	/* the group is freed with its last member */
+	assert_int_equal(mcs_registry_release(f->r, "m1", 0, &err), 0);
+	assert_int_equal(mcs_registry_release(f->r, "m2", 0, &err), 0);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM pairs WHERE level ="
+			   " 's0:c3,c9' AND state = 'held'",
+			   NULL),
+			 1);
+	assert_int_equal(mcs_registry_release(f->r, "m3", 0, &err), 0);
+	assert_int_equal(q(f,
+			   "SELECT release_seq FROM pairs WHERE level ="
+			   " 's0:c3,c9' AND state = 'released'",
+			   NULL),
+			 8);
+	/* 45 pairs, 1 held: the 41 never used go first, then the released
+	 * ones, least recently released first (seq 3, 7, 8) */
+	char owner[32];
+	for (int i = 0; i < 41; i++) {
+		snprintf(owner, sizeof(owner), "n%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+	}
+	assert_int_equal(alloc_one(f, "lru1", NULL, NULL, &e, &err), 1);
+	assert_string_equal(e.level, "s0:c4,c6");
+	assert_int_equal(alloc_one(f, "lru2", NULL, NULL, &e, &err), 1);
+	assert_string_equal(e.level, "s0:c0,c5");
+	assert_int_equal(alloc_one(f, "lru3", NULL, NULL, &e, &err), 1);
+	assert_string_equal(e.level, "s0:c3,c9");
+	assert_int_equal(alloc_one(f, "full", NULL, NULL, &e, &err), -ENOSPC);
+}
+
+/* Last line of defence: rows written behind the registry's back cannot
+ * give a held pair a second owner, nor move an owner row. */
+static void test_trigger_defence(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry a, g;
+	mcs_error err = {0};
+	sqlite3 *db = NULL;
+	char sql[512];
+
+	open_reg(f, NULL);
+	assert_int_equal(alloc_one(f, "a", NULL, NULL, &a, &err), 1);
+	assert_int_equal(alloc_one(f, "g1", "grp", NULL, &g, &err), 1);
+	mcs_registry_close(f->r);
+	f->r = NULL;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	/* a second single owner of a's pair */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO owners (owner, pair, kind, uid, created)"
+		 " SELECT 'intruder', pair, 'reservation', 0, 0 FROM owners"
+		 " WHERE owner = 'a'");
+	assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+			     SQLITE_OK);
+	/* a member of another group on the group's pair */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO owners (owner, pair, group_name, kind, uid,"
+		 " created) SELECT 'x', pair, 'other', 'reservation', 0, 0"
+		 " FROM owners WHERE owner = 'g1'");
+	assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+			     SQLITE_OK);
+	/* a never-used pair has no row: nobody may own it */
+	assert_int_not_equal(
+		sqlite3_exec(db,
+			     "INSERT INTO owners (owner, pair, kind, uid,"
+			     " created) VALUES ('y', 5, 'reservation', 0, 0)",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	/* moving an owner row */
+	assert_int_not_equal(sqlite3_exec(db,
+					  "UPDATE owners SET pair = pair + 1"
+					  " WHERE owner = 'a'",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
+	/* a pair key that is no pair (x >= y) */
+	assert_int_not_equal(
+		sqlite3_exec(db,
+			     "INSERT INTO pairs (pair, state, holder)"
+			     " VALUES (5 * 1024 + 5, 'held', 'z')",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	/* a legitimate member of the group may be added */
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "INSERT INTO owners (owner, pair, group_name,"
+			     " kind, uid, created) SELECT 'g2', pair, 'grp',"
+			     " 'reservation', 0, 0 FROM owners"
+			     " WHERE owner = 'g1'",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 3);
+	assert_int_equal(
+		q(f, "SELECT count(*) FROM owners WHERE level = ?1", a.level),
+		1);
+}
+
+/* The split commit: calls of a batch committed with commit_nowait are
+ * visible to the next batch at once and to another connection, and sync
+ * returns 0 (an fdatasync of the WAL). */
+static void test_commit_nowait(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry a, b;
+	mcs_error err = {0};
+
+	open_reg(f, NULL);
+	assert_int_equal(mcs_registry_commit_nowait(f->r, &err), -EBUSY);
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(alloc_one(f, "a", NULL, NULL, &a, &err), 1);
+	assert_int_equal(mcs_registry_commit_nowait(f->r, &err), 0);
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(alloc_one(f, "a", NULL, NULL, &b, &err), 0);
+	assert_string_equal(a.level, b.level);
+	assert_int_equal(mcs_registry_commit_nowait(f->r, &err), 0);
+	assert_int_equal(mcs_registry_sync(f->r, &err), 0);
+	assert_int_equal(
+		q(f, "SELECT count(*) FROM owners WHERE level = ?1", a.level),
+		1);
+	mcs_registry_close(f->r);
+	f->r = NULL;
+	/* in memory: nothing to sync */
+	assert_int_equal(mcs_registry_open(":memory:", NULL, &f->r, &err), 0);
+	assert_int_equal(mcs_registry_sync(f->r, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +794,9 @@ int main(void)
 		T(test_list),
 		T(test_pidfd),
 		T(test_throughput),
+		T(test_migrate_v1),
+		T(test_trigger_defence),
+		T(test_commit_nowait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

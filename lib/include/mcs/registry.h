@@ -177,6 +177,22 @@ MCS_EXPORT int mcs_registry_begin(mcs_registry *r, mcs_error *err);
 MCS_EXPORT int mcs_registry_commit(mcs_registry *r, mcs_error *err);
 MCS_EXPORT int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
 
+/*
+ * Split commit, for a server that overlaps the disk flush of one batch
+ * with the execution of the next: commit_nowait commits the open batch
+ * (visible to later calls, written to the WAL, not yet on disk); sync
+ * makes every commit so far durable (one fdatasync of the WAL).  Nothing
+ * committed with commit_nowait may be reported to anyone before a sync
+ * that started after it returned 0.  sync only flushes a file descriptor
+ * and may be called from another thread while this one runs the next
+ * batch; everything else on r must stay in one thread at a time.
+ * mcs_registry_commit() is commit_nowait + sync.  Returns 0 or -errno
+ * (sync: -EIO and the like; then the state on disk is unknown and the
+ * caller should stop).
+ */
+MCS_EXPORT int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err);
+MCS_EXPORT int mcs_registry_sync(mcs_registry *r, mcs_error *err);
+
 /* ---- process liveness (leases) ---------------------------------------- */
 
 /*
