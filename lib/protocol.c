@@ -207,6 +207,16 @@ int protocol_commit(protocol *p, mcs_error *err)
 	return mcs_registry_commit(p->reg, err);
 }
 
+int protocol_commit_nowait(protocol *p, mcs_error *err)
+{
+	return mcs_registry_commit_nowait(p->reg, err);
+}
+
+int protocol_sync(protocol *p, mcs_error *err)
+{
+	return mcs_registry_sync(p->reg, err);
+}
+
 void protocol_rollback(protocol *p)
 {
 	(void)mcs_registry_rollback(p->reg, NULL);

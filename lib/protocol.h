@@ -38,6 +38,9 @@ void protocol_free(protocol *p);
  * when the changes are durable; 0 or -errno. */
 int protocol_begin(protocol *p, mcs_error *err);
 int protocol_commit(protocol *p, mcs_error *err);
+/* mcs_registry_commit_nowait() and mcs_registry_sync(): see registry.h */
+int protocol_commit_nowait(protocol *p, mcs_error *err);
+int protocol_sync(protocol *p, mcs_error *err);
 void protocol_rollback(protocol *p);
 
 /*

@@ -5,10 +5,21 @@
  * credentials, read and idle timeouts, a message size limit, pidfds of
  * leases, and SIGTERM/SIGINT through a signalfd.
  *
- * Group commit: every loop iteration gathers all complete requests of all
- * readable clients, answers them inside ONE registry transaction, and only
- * after that transaction is durable queues the replies.  Throughput thus
- * grows with concurrency instead of being one fsync per request.
+ * Three threads, a pipeline of batches:
+ *  - the loop thread owns every socket: it accepts, reads and parses
+ *    requests and gathers them into a batch; it serialises and sends the
+ *    replies of finished batches;
+ *  - the registry thread owns the registry (sqlite): it answers a whole
+ *    batch inside ONE transaction and commits it without waiting for the
+ *    disk (mcs_registry_commit_nowait);
+ *  - the sync thread makes committed batches durable, one fdatasync for
+ *    all batches committed since the last (mcs_registry_sync).
+ * While a batch is being flushed, the next one executes, and while one
+ * executes, the loop thread gathers the next: the batch grows with the
+ * load (group commit, not one fsync per request).  A reply is queued only
+ * after a sync that began after its batch committed.  Replies of one
+ * connection keep the order of its requests (varlink): even a parse error
+ * is answered through the batch, in its turn.
  *
  * The server decides who may do what only coarsely (may_allocate, denied);
  * protocol.c applies it per method.
@@ -16,11 +27,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,7 +56,7 @@
 /* Bytes read from one client per iteration (fairness). */
 #define READ_BUDGET (256 * 1024)
 
-enum watch_kind { W_LISTEN, W_SIGNAL, W_CONN, W_PIDFD };
+enum watch_kind { W_LISTEN, W_SIGNAL, W_CONN, W_PIDFD, W_DONE };
 
 /* What an epoll event points at. */
 struct watch {
@@ -57,6 +70,7 @@ struct pidwatch {
 	pid_t pid;
 	char **owners; /* malloc'ed strings */
 	size_t nowners;
+	bool exiting; /* in a batch: its leases are being released */
 	struct pidwatch *next;
 };
 
@@ -71,13 +85,31 @@ struct conn {
 	bool closing;		    /* close once out is flushed */
 	bool dead;		    /* close at end of iteration */
 	bool want_out;		    /* EPOLLOUT registered */
+	size_t inflight;	    /* requests in batches, not yet answered */
 	struct conn *next;
 };
 
-/* A request gathered for the batch. */
+/* A request gathered for a batch. */
 struct pending {
 	struct conn *c;
-	struct json_object *call;
+	struct json_object *call;  /* NULL: reply was made when reading */
+	struct json_object *reply; /* the answer */
+	int pidfd;		   /* a lease's pid to watch, or -1 */
+};
+
+/* Requests and exited lease pids answered in one transaction. */
+struct batch {
+	struct pending *v;
+	size_t n, cap;
+	struct pidwatch **exited;
+	size_t nexited, exited_cap;
+	bool ok; /* committed and durable */
+	struct batch *next;
+};
+
+/* A FIFO of batches. */
+struct bqueue {
+	struct batch *head, *tail;
 };
 
 struct mcs_server {
@@ -91,8 +123,21 @@ struct mcs_server {
 	struct conn *conns;
 	int nconns;
 	struct pidwatch *pids;
-	struct pending *batch;
-	size_t nbatch, batch_cap;
+	struct batch *gather; /* loop thread: requests being gathered */
+	struct batch *spare;  /* loop thread: finished batches to reuse */
+	bool executing;	      /* loop thread: a batch is with the registry */
+	struct watch done;    /* W_DONE: eventfd, a stage moved a batch */
+	pthread_t registry_thread, sync_thread;
+	bool threads_started;
+	/* guarded by lock: */
+	pthread_mutex_t lock;
+	pthread_cond_t wake_registry, wake_sync;
+	struct batch *to_execute; /* at most one */
+	struct bqueue to_sync;	  /* committed, not durable yet */
+	struct bqueue finished;	  /* durable (or failed): to answer */
+	bool executed;		  /* registry thread is done with one */
+	bool stop_threads, registry_stopped;
+	int sync_error; /* a failed fdatasync: fatal */
 	bool quit;
 };
 
@@ -221,8 +266,13 @@ MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 	s->epfd = -1;
 	s->listen.fd = -1;
 	s->sig.fd = -1;
+	s->done.fd = -1;
 	s->listen.kind = W_LISTEN;
 	s->sig.kind = W_SIGNAL;
+	s->done.kind = W_DONE;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake_registry, NULL);
+	pthread_cond_init(&s->wake_sync, NULL);
 	sigemptyset(&s->oldmask);
 
 	int r = protocol_new(cfg->db_path, cfg->range, &s->proto, err);
@@ -277,6 +327,11 @@ MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 		r = mcs_error_set(err, negative_errno(), "signalfd: %m");
 		goto fail;
 	}
+	s->done.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->done.fd < 0 || epoll_add(s, &s->done, EPOLLIN) < 0) {
+		r = mcs_error_set(err, negative_errno(), "eventfd: %m");
+		goto fail;
+	}
 
 	/* Leases that survived a restart: watch their pids again. */
 	_cleanup_free_ protocol_lease *leases = NULL;
@@ -298,6 +353,21 @@ MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 fail:
 	mcs_server_free(s);
 	return r;
+}
+
+static void batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		json_object_put(b->v[i].call);
+		json_object_put(b->v[i].reply);
+		if (b->v[i].pidfd >= 0)
+			close(b->v[i].pidfd);
+	}
+	free(b->v);
+	free(b->exited);
+	free(b);
 }
 
 static void conn_free(mcs_server *s, struct conn *c)
@@ -324,9 +394,17 @@ MCS_EXPORT void mcs_server_free(mcs_server *s)
 		s->pids = p->next;
 		pidwatch_free(p);
 	}
-	for (size_t i = 0; i < s->nbatch; i++)
-		json_object_put(s->batch[i].call);
-	free(s->batch);
+	batch_free(s->gather);
+	while (s->spare) {
+		struct batch *b = s->spare;
+		s->spare = b->next;
+		batch_free(b);
+	}
+	if (s->done.fd >= 0)
+		close(s->done.fd);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake_registry);
+	pthread_cond_destroy(&s->wake_sync);
 	if (s->listen.fd >= 0)
 		close(s->listen.fd);
 	if (s->own_socket)
@@ -472,7 +550,7 @@ static void conn_flush(mcs_server *s, struct conn *c)
 		c->out_off += (size_t)n;
 	}
 	bool pending = c->out_off < c->out_len;
-	if (!pending && c->closing) {
+	if (!pending && c->closing && c->inflight == 0) {
 		c->dead = true;
 		return;
 	}
@@ -485,17 +563,44 @@ static void conn_flush(mcs_server *s, struct conn *c)
 	}
 }
 
-static int batch_push(mcs_server *s, struct conn *c, struct json_object *call)
+/* The batch being gathered (loop thread), NULL when out of memory. */
+static struct batch *gathering(mcs_server *s)
 {
-	if (s->nbatch == s->batch_cap) {
-		size_t ncap = s->batch_cap ? 2 * s->batch_cap : 64;
-		struct pending *n = realloc(s->batch, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		s->batch = n;
-		s->batch_cap = ncap;
+	if (!s->gather) {
+		if (s->spare) {
+			s->gather = s->spare;
+			s->spare = s->gather->next;
+			s->gather->next = NULL;
+		} else {
+			s->gather = calloc(1, sizeof(*s->gather));
+		}
 	}
-	s->batch[s->nbatch++] = (struct pending){.c = c, .call = call};
+	return s->gather;
+}
+
+/* Add c's request call, or its ready reply, to the gathered batch (both
+ * taken, also on failure). */
+static int batch_push(mcs_server *s, struct conn *c, struct json_object *call,
+		      struct json_object *reply)
+{
+	struct batch *b = gathering(s);
+
+	if (b && b->n == b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 64;
+		struct pending *n = realloc(b->v, ncap * sizeof(*n));
+		if (n) {
+			b->v = n;
+			b->cap = ncap;
+		}
+	}
+	if (!b || b->n == b->cap) {
+		json_object_put(call);
+		json_object_put(reply);
+		return -ENOMEM;
+	}
+	b->v[b->n++] = (struct pending){
+		.c = c, .call = call, .reply = reply, .pidfd = -1};
+	c->inflight++;
 	return 0;
 }
 
@@ -524,26 +629,37 @@ static void conn_read(mcs_server *s, struct conn *c)
 			if (r == -EMSGSIZE) {
 				/* Cannot find the next message: answer, close.
 				 */
-				conn_queue(c,
-					   protocol_error("org.varlink.service."
-							  "InvalidParameter",
-							  "parameter",
-							  "message too large"));
+				if (batch_push(s, c, NULL,
+					       protocol_error(
+						       "org.varlink.service."
+						       "InvalidParameter",
+						       "parameter",
+						       "message too large")) <
+				    0)
+					c->dead = true;
 				c->closing = true;
 				break;
 			}
 			c->idle_deadline = now_ms() + s->cfg.idle_timeout_ms;
 			if (r == -EBADMSG) {
-				conn_queue(c, protocol_error(
-						      "org.varlink.service."
-						      "InvalidParameter",
-						      "parameter",
-						      "message is not a JSON "
-						      "object"));
+				if (batch_push(s, c, NULL,
+					       protocol_error(
+						       "org.varlink.service."
+						       "InvalidParameter",
+						       "parameter",
+						       "message is not a JSON "
+						       "object")) < 0) {
+					c->dead = true;
+					return;
+				}
 				continue;
 			}
-			if (r < 0 || batch_push(s, c, call) < 0) {
+			if (r < 0) {
 				json_object_put(call);
+				c->dead = true;
+				return;
+			}
+			if (batch_push(s, c, call, NULL) < 0) {
 				c->dead = true;
 				return;
 			}
@@ -555,6 +671,34 @@ static void conn_read(mcs_server *s, struct conn *c)
 		c->partial_deadline = now_ms() + s->cfg.read_timeout_ms;
 }
 
+/* ---- the pipeline ------------------------------------------------------ */
+
+static void bqueue_push(struct bqueue *q, struct batch *b)
+{
+	b->next = NULL;
+	if (q->tail)
+		q->tail->next = b;
+	else
+		q->head = b;
+	q->tail = b;
+}
+
+/* Take the whole queue. */
+static struct batch *bqueue_take(struct bqueue *q)
+{
+	struct batch *b = q->head;
+	q->head = q->tail = NULL;
+	return b;
+}
+
+/* Wake the loop thread (lock held or not). */
+static void notify_loop(mcs_server *s)
+{
+	uint64_t one = 1;
+	(void)!write(s->done.fd, &one, sizeof(one));
+}
+
+/* Registry thread: release the leases of an exited pid. */
 static void pid_exited(mcs_server *s, struct pidwatch *pw)
 {
 	int released = 0;
@@ -570,70 +714,144 @@ static void pid_exited(mcs_server *s, struct pidwatch *pw)
 	}
 	log_msg(MCS_LOG_INFO, "pid %d exited: released %d lease(s)",
 		(int)pw->pid, released);
-	for (struct pidwatch **pp = &s->pids; *pp; pp = &(*pp)->next)
-		if (*pp == pw) {
-			*pp = pw->next;
-			break;
-		}
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, pw->w.fd, NULL);
-	pidwatch_free(pw);
 }
 
-/* Answer the gathered batch in one durable transaction. */
-static void run_batch(mcs_server *s, struct pidwatch **exited, size_t nexited)
+/* Registry thread: answer batch b in one transaction, committed but not
+ * yet durable. */
+static void batch_execute(mcs_server *s, struct batch *b)
 {
-	struct json_object **replies = NULL;
-	int *pidfds = NULL;
 	mcs_error err = {0};
+	int r = protocol_begin(s->proto, &err);
 
-	if (s->nbatch == 0 && nexited == 0)
-		return;
-	replies = calloc(s->nbatch + 1, sizeof(*replies));
-	pidfds = malloc((s->nbatch + 1) * sizeof(*pidfds));
-	for (size_t i = 0; pidfds && i <= s->nbatch; i++)
-		pidfds[i] = -1;
-	int r = replies && pidfds ? protocol_begin(s->proto, &err) : -ENOMEM;
-	bool ok = r >= 0;
-	if (!ok)
+	b->ok = r >= 0;
+	if (!b->ok) {
 		log_msg(MCS_LOG_ERR, "registry: %s",
 			err.code ? err.msg : strerror(-r));
-
-	for (size_t i = 0; ok && i < nexited; i++)
-		pid_exited(s, exited[i]);
-	for (size_t i = 0; ok && i < s->nbatch; i++) {
-		if (protocol_handle(s->proto, &s->batch[i].c->peer,
-				    s->batch[i].call, &replies[i],
-				    &pidfds[i]) < 0)
-			s->batch[i].c->dead = true;
+		return;
 	}
-	if (ok) {
-		r = protocol_commit(s->proto, &err);
-		if (r < 0) {
-			log_msg(MCS_LOG_ERR, "registry commit: %s", err.msg);
-			protocol_rollback(s->proto);
-			ok = false;
+	for (size_t i = 0; i < b->nexited; i++)
+		pid_exited(s, b->exited[i]);
+	for (size_t i = 0; i < b->n; i++) {
+		struct pending *p = &b->v[i];
+		if (p->call && protocol_handle(s->proto, &p->c->peer, p->call,
+					       &p->reply, &p->pidfd) < 0)
+			p->reply = NULL; /* out of memory: drop the client */
+	}
+	r = protocol_commit_nowait(s->proto, &err);
+	if (r < 0) {
+		log_msg(MCS_LOG_ERR, "registry commit: %s", err.msg);
+		b->ok = false; /* rolled back */
+	}
+}
+
+static void *registry_main(void *arg)
+{
+	mcs_server *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->to_execute && !s->stop_threads)
+			pthread_cond_wait(&s->wake_registry, &s->lock);
+		struct batch *b = s->to_execute;
+		if (!b)
+			break; /* stopping, nothing left */
+		pthread_mutex_unlock(&s->lock);
+		batch_execute(s, b);
+		pthread_mutex_lock(&s->lock);
+		s->to_execute = NULL;
+		s->executed = true;
+		bqueue_push(&s->to_sync, b);
+		pthread_cond_signal(&s->wake_sync);
+		notify_loop(s); /* the next batch may go */
+	}
+	s->registry_stopped = true;
+	pthread_cond_signal(&s->wake_sync);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void *sync_main(void *arg)
+{
+	mcs_server *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->to_sync.head && !s->registry_stopped)
+			pthread_cond_wait(&s->wake_sync, &s->lock);
+		struct batch *b = bqueue_take(&s->to_sync);
+		if (!b)
+			break; /* the registry thread stopped, all flushed */
+		pthread_mutex_unlock(&s->lock);
+		/* one flush for every batch committed so far */
+		mcs_error err = {0};
+		int r = protocol_sync(s->proto, &err);
+		if (r < 0)
+			log_msg(MCS_LOG_ERR, "registry: %s: stopping", err.msg);
+		pthread_mutex_lock(&s->lock);
+		if (r < 0)
+			s->sync_error = r;
+		while (b) {
+			struct batch *next = b->next;
+			if (r < 0)
+				b->ok = false;
+			bqueue_push(&s->finished, b);
+			b = next;
 		}
+		notify_loop(s);
 	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
 
-	for (size_t i = 0; i < s->nbatch; i++) {
-		struct conn *c = s->batch[i].c;
-		struct json_object *reply = replies ? replies[i] : NULL;
-		if (!ok) {
+/* Loop thread: hand the gathered batch to the registry thread when it is
+ * idle; until then more requests join the gathered batch. */
+static void batch_dispatch(mcs_server *s)
+{
+	struct batch *b = s->gather;
+
+	if (s->executing || !b || (b->n == 0 && b->nexited == 0))
+		return;
+	s->gather = NULL;
+	s->executing = true;
+	pthread_mutex_lock(&s->lock);
+	s->to_execute = b;
+	pthread_cond_signal(&s->wake_registry);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Loop thread: batch b is durable (or failed); queue its replies. */
+static void batch_finish(mcs_server *s, struct batch *b)
+{
+	for (size_t i = 0; i < b->nexited; i++) {
+		struct pidwatch *pw = b->exited[i];
+		for (struct pidwatch **pp = &s->pids; *pp; pp = &(*pp)->next)
+			if (*pp == pw) {
+				*pp = pw->next;
+				break;
+			}
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, pw->w.fd, NULL);
+		pidwatch_free(pw);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct pending *p = &b->v[i];
+		struct conn *c = p->c;
+		struct json_object *reply = p->reply;
+
+		if (p->call && !b->ok) {
 			json_object_put(reply);
 			reply = protocol_error("io.mcskit.Labels.StorageError",
 					       "message",
 					       "registry commit failed");
-			if (pidfds && pidfds[i] >= 0)
-				close(pidfds[i]);
-		} else if (pidfds[i] >= 0) {
+			if (p->pidfd >= 0)
+				close(p->pidfd);
+		} else if (p->pidfd >= 0) {
 			/* protocol_handle validated both parameters. */
-			struct json_object *call = s->batch[i].call, *pp, *pid,
-					   *owner;
-			if (json_object_object_get_ex(call, "parameters",
+			struct json_object *pp, *pid, *owner;
+			if (json_object_object_get_ex(p->call, "parameters",
 						      &pp) &&
 			    json_object_object_get_ex(pp, "pid", &pid) &&
 			    json_object_object_get_ex(pp, "owner", &owner)) {
-				if (watch_pid(s, pidfds[i],
+				if (watch_pid(s, p->pidfd,
 					      (pid_t)json_object_get_int(pid),
 					      json_object_get_string(owner)) <
 				    0)
@@ -641,18 +859,96 @@ static void run_batch(mcs_server *s, struct pidwatch **exited, size_t nexited)
 						"cannot watch pid of %s",
 						json_object_get_string(owner));
 			} else {
-				close(pidfds[i]);
+				close(p->pidfd);
 			}
+		} else if (!reply) {
+			c->dead = true; /* out of memory answering it */
 		}
+		c->inflight--;
 		if (!c->dead)
 			conn_queue(c, reply);
 		else
 			json_object_put(reply);
-		json_object_put(s->batch[i].call);
+		json_object_put(p->call);
 	}
-	s->nbatch = 0;
-	free(replies);
-	free(pidfds);
+	b->n = 0;
+	b->nexited = 0;
+	b->next = s->spare;
+	s->spare = b;
+}
+
+/* Loop thread: after a W_DONE wake-up, answer what is durable. */
+static void pipeline_collect(mcs_server *s)
+{
+	uint64_t v;
+	(void)!read(s->done.fd, &v, sizeof(v));
+	pthread_mutex_lock(&s->lock);
+	struct batch *b = bqueue_take(&s->finished);
+	if (s->executed) {
+		s->executed = false;
+		s->executing = false;
+	}
+	if (s->sync_error)
+		s->quit = true;
+	pthread_mutex_unlock(&s->lock);
+	while (b) {
+		struct batch *next = b->next;
+		batch_finish(s, b);
+		b = next;
+	}
+}
+
+static void gather_exited(mcs_server *s, struct pidwatch *pw)
+{
+	struct batch *b = gathering(s);
+
+	if (!b || pw->exiting)
+		return; /* already in a batch (or no memory: next time) */
+	if (b->nexited == b->exited_cap) {
+		size_t ncap = b->exited_cap ? 2 * b->exited_cap : 16;
+		struct pidwatch **n = realloc(b->exited, ncap * sizeof(*n));
+		if (!n)
+			return; /* level-triggered: next time */
+		b->exited = n;
+		b->exited_cap = ncap;
+	}
+	b->exited[b->nexited++] = pw;
+	pw->exiting = true;
+}
+
+static int threads_start(mcs_server *s, mcs_error *err)
+{
+	int r = pthread_create(&s->registry_thread, NULL, registry_main, s);
+	if (r != 0)
+		return mcs_error_set(err, -r, "cannot start a thread: %s",
+				     strerror(r));
+	r = pthread_create(&s->sync_thread, NULL, sync_main, s);
+	if (r != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->stop_threads = true;
+		pthread_cond_signal(&s->wake_registry);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->registry_thread, NULL);
+		return mcs_error_set(err, -r, "cannot start a thread: %s",
+				     strerror(r));
+	}
+	s->threads_started = true;
+	return 0;
+}
+
+/* Finish the batches in flight, answer them, and stop both threads. */
+static void threads_stop(mcs_server *s)
+{
+	if (!s->threads_started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop_threads = true;
+	pthread_cond_signal(&s->wake_registry);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->registry_thread, NULL);
+	pthread_join(s->sync_thread, NULL);
+	s->threads_started = false;
+	pipeline_collect(s);
 }
 
 static void reap_conns(mcs_server *s)
@@ -663,6 +959,11 @@ static void reap_conns(mcs_server *s)
 		bool expired =
 			now >= c->idle_deadline ||
 			(c->partial_deadline && now >= c->partial_deadline);
+		if (c->inflight > 0) {
+			/* in a batch: the registry thread reads c->peer */
+			pp = &c->next;
+			continue;
+		}
 		if (expired && !c->dead)
 			log_msg(MCS_LOG_INFO,
 				"closing silent connection of uid %u pid %d",
@@ -691,8 +992,10 @@ static int next_timeout(const mcs_server *s)
 MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 {
 	struct epoll_event evs[256];
-	struct pidwatch *exited[256];
+	int r = threads_start(s, err);
 
+	if (r < 0)
+		return r;
 	sd_notify(0, "READY=1\nSTATUS=serving");
 	log_msg(MCS_LOG_NOTICE, "serving %s (registry %s, range %s)",
 		s->own_socket ? s->cfg.socket_path : "the socket from systemd",
@@ -704,10 +1007,11 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return mcs_error_set(err, negative_errno(),
-					     "epoll_wait: %m");
+			r = mcs_error_set(err, negative_errno(),
+					  "epoll_wait: %m");
+			threads_stop(s);
+			return r;
 		}
-		size_t nexited = 0;
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
 			switch (w->kind) {
@@ -721,7 +1025,10 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 				break;
 			}
 			case W_PIDFD:
-				exited[nexited++] = (struct pidwatch *)w;
+				gather_exited(s, (struct pidwatch *)w);
+				break;
+			case W_DONE:
+				pipeline_collect(s);
 				break;
 			case W_CONN: {
 				struct conn *c = (struct conn *)w;
@@ -734,7 +1041,7 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 			}
 			}
 		}
-		run_batch(s, exited, nexited);
+		batch_dispatch(s);
 		for (struct conn *c = s->conns; c; c = c->next)
 			if (c->out_off < c->out_len || c->closing)
 				conn_flush(s, c);
@@ -742,5 +1049,12 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 	}
 	sd_notify(0, "STOPPING=1");
 	log_msg(MCS_LOG_NOTICE, "stopping");
+	threads_stop(s);
+	for (struct conn *c = s->conns; c; c = c->next)
+		conn_flush(s, c);
+	if (s->sync_error)
+		return mcs_error_set(err, s->sync_error,
+				     "the registry could not be flushed to "
+				     "disk");
 	return 0;
 }

@@ -569,12 +569,10 @@ static int raw_connect(void)
 /* Send len bytes, read one NUL-terminated reply; return its "error" (or
  * "" for a reply, NULL when the connection closed without one).  The
  * returned string is static. */
-static const char *raw_call(int fd, const char *msg, size_t len)
+static const char *raw_reply(int fd)
 {
 	static char out[4096], err[256];
 	size_t n = 0;
-	if (send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return NULL;
 	while (n < sizeof(out) - 1) {
 		ssize_t r = recv(fd, out + n, 1, 0);
 		if (r <= 0)
@@ -593,6 +591,13 @@ static const char *raw_call(int fd, const char *msg, size_t len)
 		snprintf(err, sizeof(err), "%s", "");
 	json_object_put(o);
 	return err;
+}
+
+static const char *raw_call(int fd, const char *msg, size_t len)
+{
+	if (send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return NULL;
+	return raw_reply(fd);
 }
 
 #define CALL(fd, s) raw_call(fd, s, sizeof(s)) /* with the NUL */
@@ -653,6 +658,19 @@ static void test_malformed(void)
 		       "\"interface\":\"io.mcskit.Labels\"}}"),
 	      ""),
 	   "GetInterfaceDescription answers");
+	/* Pipelined in one write: the replies keep the order of the
+	 * requests, a parse error included (it is answered in its turn, not
+	 * before the registry call sent ahead of it). */
+	static const char three[] =
+		"{\"method\":\"io.mcskit.Labels.Lookup\",\"parameters\":"
+		"{\"owner\":\"nobody-has-this\"}}\0"
+		"{\"method\":\0"
+		"{\"method\":\"org.varlink.service.GetInfo\"}";
+	ok(send(fd, three, sizeof(three), MSG_NOSIGNAL) ==
+			   (ssize_t)sizeof(three) &&
+		   is(raw_reply(fd), "io.mcskit.Labels.NotFound") &&
+		   is(raw_reply(fd), IP) && is(raw_reply(fd), ""),
+	   "pipelined requests: replies in request order");
 	/* Oversized: an error, then the connection is closed. */
 	size_t big = 70 * 1024;
 	char *m = malloc(big);
