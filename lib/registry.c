@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * registry.c - the durable registry of mcsd: the only file of mcskit that
- * includes sqlite3.h.  It owns the schema and its migrations, transactions
- * (one BEGIN IMMEDIATE per call, or one per batch with a SAVEPOINT per
- * call), the rules of allocate/release, reconcile, and keeping the
- * in-memory pair index (alloc.c) equal to what is committed.
+ * registry.c - the durable registry of mcsd: with walvfs.c (its VFS) the
+ * only file of mcskit that includes sqlite3.h.  It owns the schema and its
+ * migrations, transactions (one BEGIN IMMEDIATE per call, or one per batch with
+ * a SAVEPOINT per call), the rules of allocate/release, reconcile, and keeping
+ * the in-memory pair index (alloc.c) equal to what is committed.
  *
  * Invariants (docs/registry.md has the full list):
  *  - a row in `pairs` exists for each pair that is held or released
@@ -35,6 +35,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "util.h"
+#include "walvfs.h"
 
 static void sqlite3_finalize_p(sqlite3_stmt **s)
 {
@@ -521,6 +522,9 @@ static int registry_sync(mcs_registry *r, mcs_error *err)
 		if (errno != EINTR)
 			return mcs_error_set(err, negative_errno(),
 					     "fdatasync of the WAL: %m");
+	if (mcs_walvfs_failed())
+		return mcs_error_set(err, -EIO,
+				     "a write to the WAL failed earlier");
 	return 0;
 }
 
@@ -565,11 +569,11 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 		mcs_error_set(err, k, "cannot read the boot id");
 		goto fail;
 	}
-	rc = sqlite3_open_v2(path, &r->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX |
-				     SQLITE_OPEN_EXRESCODE,
-			     NULL);
+	rc = sqlite3_open_v2(
+		path, &r->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+		mcs_walvfs_register() == 0 ? MCS_WALVFS_NAME : NULL);
 	if (rc != SQLITE_OK) {
 		k = registry_sqlite_error(r, rc, err, "open");
 		goto fail;

@@ -621,6 +621,10 @@ static void conn_read(mcs_server *s, struct conn *c)
 			break;
 		}
 		got += (size_t)r;
+		/* A read shorter than asked drained the socket: no second
+		 * recv just to learn EAGAIN (epoll is level-triggered, more
+		 * data wakes us again).  Asked: the room fill read into. */
+		bool drained = (size_t)r < c->in.cap - (c->in.len - (size_t)r);
 		for (;;) {
 			struct json_object *call = NULL;
 			r = varlink_buf_take(&c->in, &call);
@@ -664,6 +668,8 @@ static void conn_read(mcs_server *s, struct conn *c)
 				return;
 			}
 		}
+		if (drained)
+			break;
 	}
 	if (c->in.len == 0)
 		c->partial_deadline = 0;

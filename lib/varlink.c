@@ -8,10 +8,10 @@
  * client.c).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +24,7 @@ void varlink_buf_free(varlink_buf *b)
 	*b = (varlink_buf){0};
 }
 
-int varlink_buf_fill(varlink_buf *b, int fd)
+static int buf_fill(varlink_buf *b, int fd, int flags)
 {
 	/* Room for one maximal message plus its NUL, read in 16 KiB steps. */
 	const size_t step = 16 * 1024;
@@ -37,11 +37,30 @@ int varlink_buf_fill(varlink_buf *b, int fd)
 		b->data = n;
 		b->cap = ncap;
 	}
-	ssize_t r = recv(fd, b->data + b->len, b->cap - b->len, MSG_DONTWAIT);
+	ssize_t r = recv(fd, b->data + b->len, b->cap - b->len, flags);
 	if (r < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : negative_errno();
 	b->len += (size_t)r;
 	return (int)r;
+}
+
+int varlink_buf_fill(varlink_buf *b, int fd)
+{
+	return buf_fill(b, fd, MSG_DONTWAIT);
+}
+
+/* Make a blocking recv on fd wait at most timeout_ms (0: forever). */
+static int set_rcvtimeo(varlink_buf *b, int fd, int timeout_ms)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000,
+			     .tv_usec = (timeout_ms % 1000) * 1000};
+
+	if (b->rcvtimeo == timeout_ms + 1)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return negative_errno();
+	b->rcvtimeo = timeout_ms + 1;
+	return 0;
 }
 
 static void buf_consume(varlink_buf *b, size_t n)
@@ -135,29 +154,22 @@ int varlink_recv(int fd, varlink_buf *b, struct json_object **ret,
 		 int timeout_ms)
 {
 	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int k = set_rcvtimeo(b, fd, timeout_ms > 0 ? timeout_ms : 0);
+
+	if (k < 0)
+		return k;
 
 	for (;;) {
 		int r = varlink_buf_take(b, ret);
 		if (r != 0)
 			return r < 0 ? r : 0;
 
-		int wait = -1;
-		if (deadline) {
-			long long left = deadline - now_ms();
-			if (left <= 0)
-				return -ETIMEDOUT;
-			wait = (int)left;
-		}
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		r = poll(&p, 1, wait);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (r == 0)
+		if (deadline && now_ms() >= deadline)
 			return -ETIMEDOUT;
-		r = varlink_buf_fill(b, fd);
+		/* blocks for at most SO_RCVTIMEO (the caller's timeout) */
+		r = buf_fill(b, fd, 0);
+		if (r == -EAGAIN && deadline)
+			return -ETIMEDOUT;
 		if (r == -EAGAIN || r == -EINTR)
 			continue;
 		if (r < 0)

@@ -778,6 +778,34 @@ static void test_commit_nowait(void **state)
 	assert_int_equal(mcs_registry_sync(f->r, &err), 0);
 }
 
+/* One transaction far bigger than what walvfs gathers for one write
+ * (124 KiB) and than the default VFS takes in one pwrite (128 KiB): all
+ * of it reaches the WAL, another connection sees every row, and a
+ * reopened registry (which reads the WAL back) too. */
+static void test_big_transaction(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	char owner[32];
+
+	open_reg(f, NULL);
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(owner, sizeof(owner), "big-%d", i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+	}
+	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 3000);
+	assert_int_equal(
+		q(f, "SELECT count(*) FROM pairs WHERE state = 'held'", NULL),
+		3000);
+	open_reg(f, NULL);
+	assert_int_equal(mcs_registry_lookup(f->r, "big-2999", &e, &err), 0);
+	assert_int_equal(q(f, "SELECT count(DISTINCT level) FROM owners", NULL),
+			 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +825,7 @@ int main(void)
 		T(test_migrate_v1),
 		T(test_trigger_defence),
 		T(test_commit_nowait),
+		T(test_big_transaction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
