@@ -217,6 +217,21 @@ int protocol_sync(protocol *p, mcs_error *err)
 	return mcs_registry_sync(p->reg, err);
 }
 
+int protocol_checkpoint_elsewhere(protocol *p, mcs_error *err)
+{
+	return mcs_registry_checkpoint_elsewhere(p->reg, err);
+}
+
+bool protocol_checkpoint_due(protocol *p)
+{
+	return mcs_registry_checkpoint_due(p->reg);
+}
+
+int protocol_checkpoint(protocol *p, mcs_error *err)
+{
+	return mcs_registry_checkpoint(p->reg, err);
+}
+
 void protocol_rollback(protocol *p)
 {
 	(void)mcs_registry_rollback(p->reg, NULL);

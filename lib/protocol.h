@@ -41,6 +41,10 @@ int protocol_commit(protocol *p, mcs_error *err);
 /* mcs_registry_commit_nowait() and mcs_registry_sync(): see registry.h */
 int protocol_commit_nowait(protocol *p, mcs_error *err);
 int protocol_sync(protocol *p, mcs_error *err);
+/* mcs_registry_checkpoint_elsewhere(), _due() and mcs_registry_checkpoint() */
+int protocol_checkpoint_elsewhere(protocol *p, mcs_error *err);
+bool protocol_checkpoint_due(protocol *p);
+int protocol_checkpoint(protocol *p, mcs_error *err);
 void protocol_rollback(protocol *p);
 
 /*

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,10 @@ struct mcs_registry {
 	size_t n_excluded;
 	int wal_fd; /* our own fd of the -wal file (fdatasync), or -1 */
 	char boot_id[37];
+	/* checkpoints in another thread (mcs_registry_checkpoint_elsewhere) */
+	sqlite3 *ck_db;		/* the checkpointer's own connection */
+	atomic_int wal_frames;	/* frames in the WAL after the last commit */
+	atomic_int emergencies; /* restarts the committing thread made */
 };
 
 static int registry_sqlite_error(mcs_registry *r, int rc, mcs_error *err,
@@ -490,6 +495,18 @@ static int registry_config(mcs_registry *r, const mcs_registry_config *cfg,
 	return alloc_new((uint32_t)n, &r->pairs);
 }
 
+/* Wait for a lock in steps of 100 us, 5 s at most: sqlite's own busy
+ * timeout sleeps a millisecond or more, long next to a batch of mcsd. */
+static int registry_busy(void *arg, int count)
+{
+	(void)arg;
+	if (count >= 50000)
+		return 0;
+	struct timespec ts = {0, 100 * 1000};
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 /* ---- durability -------------------------------------------------------- */
 
 /* Open our own fd of the database's WAL (none for :memory:). */
@@ -578,7 +595,7 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 		k = registry_sqlite_error(r, rc, err, "open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(r->db, 5000);
+	sqlite3_busy_handler(r->db, registry_busy, NULL);
 	if (strcmp(path, ":memory:") != 0) {
 		/* 1 KiB pages (new databases only): an allocation
 		 * dirties about two leaves, each a WAL frame */
@@ -632,12 +649,111 @@ void mcs_registry_close(mcs_registry *r)
 		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 	for (int i = 0; i < _STMT_MAX; i++)
 		sqlite3_finalize(r->stmt[i]);
+	sqlite3_close_v2(r->ck_db);
 	sqlite3_close_v2(r->db);
 	if (r->wal_fd >= 0)
 		close(r->wal_fd);
 	alloc_free(r->pairs);
 	free(r->excluded);
 	free(r);
+}
+
+/* ---- checkpoints ------------------------------------------------------- */
+
+/* A checkpointer should run once the WAL holds this many frames (64 MiB
+ * with 1 KiB pages): fewer, longer checkpoints cost the committing side
+ * less than many short ones (each ends with an fsync of the database). */
+#define CKPT_DUE 65536
+/* Passive checkpoints never restart the WAL while commits keep coming;
+ * when no more than this many frames are left after one, a RESTART
+ * checkpoint (it takes the writer's lock briefly) finishes the job. */
+#define CKPT_RESTART_LEFT 1024
+/* The committing thread restarts the WAL itself beyond this (256 MiB
+ * with 1 KiB pages): the checkpointer cannot keep up or is not running. */
+#define CKPT_EMERGENCY (256 * 1024)
+
+static int registry_wal_hook(void *arg, sqlite3 *db, const char *name,
+			     int frames)
+{
+	mcs_registry *r = arg;
+
+	atomic_store(&r->wal_frames, frames);
+	if (frames >= CKPT_EMERGENCY) {
+		int log = 0, done = 0;
+		atomic_fetch_add(&r->emergencies, 1);
+		(void)sqlite3_wal_checkpoint_v2(
+			db, name, SQLITE_CHECKPOINT_RESTART, &log, &done);
+		log_msg(MCS_LOG_WARNING,
+			"registry: the WAL reached %d frames; checkpointed "
+			"%d in the committing thread",
+			frames, done);
+	}
+	return SQLITE_OK;
+}
+
+int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err)
+{
+	const char *path;
+	int rc;
+
+	if (!r)
+		return mcs_error_set(err, -EINVAL, "no registry");
+	if (r->ck_db || r->wal_fd < 0)
+		return 0; /* already, or in memory: nothing to checkpoint */
+	path = sqlite3_db_filename(r->db, "main");
+	rc = sqlite3_open_v2(path, &r->ck_db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+				     SQLITE_OPEN_EXRESCODE,
+			     MCS_WALVFS_NAME);
+	if (rc != SQLITE_OK) {
+		int k = mcs_error_set(err, -EIO,
+				      "checkpoint connection to %s: %s", path,
+				      r->ck_db ? sqlite3_errmsg(r->ck_db)
+					       : sqlite3_errstr(rc));
+		sqlite3_close_v2(r->ck_db);
+		r->ck_db = NULL;
+		return k;
+	}
+	sqlite3_busy_handler(r->ck_db, registry_busy, NULL);
+	/* a first read opens the WAL: until then the connection does not
+	 * know the database is in WAL mode and a checkpoint does nothing */
+	rc = sqlite3_exec(r->ck_db, "SELECT count(*) FROM sqlite_master", NULL,
+			  NULL, NULL);
+	if (rc != SQLITE_OK) {
+		int k = mcs_error_set(err, -EIO, "checkpoint connection: %s",
+				      sqlite3_errmsg(r->ck_db));
+		sqlite3_close_v2(r->ck_db);
+		r->ck_db = NULL;
+		return k;
+	}
+	/* replaces the autocheckpoint, which is itself a WAL hook */
+	sqlite3_wal_hook(r->db, registry_wal_hook, r);
+	return 0;
+}
+
+bool mcs_registry_checkpoint_due(mcs_registry *r)
+{
+	return r && r->ck_db && atomic_load(&r->wal_frames) >= CKPT_DUE;
+}
+
+int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err)
+{
+	int log = 0, done = 0, rc;
+
+	if (!r || !r->ck_db)
+		return mcs_error_set(err, -EINVAL, "no checkpoint connection");
+	rc = sqlite3_wal_checkpoint_v2(r->ck_db, "main",
+				       SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc == SQLITE_OK && log - done <= CKPT_RESTART_LEFT)
+		rc = sqlite3_wal_checkpoint_v2(r->ck_db, "main",
+					       SQLITE_CHECKPOINT_RESTART, &log,
+					       &done);
+	if (rc == SQLITE_BUSY)
+		return 0; /* another checkpoint, or readers: next time */
+	if (rc != SQLITE_OK || done < 0)
+		return mcs_error_set(err, -EIO, "checkpoint: %s",
+				     sqlite3_errmsg(r->ck_db));
+	return done;
 }
 
 /* ---- transactions ------------------------------------------------------ */

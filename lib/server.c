@@ -5,7 +5,7 @@
  * credentials, read and idle timeouts, a message size limit, pidfds of
  * leases, and SIGTERM/SIGINT through a signalfd.
  *
- * Three threads, a pipeline of batches:
+ * Threads, a pipeline of batches:
  *  - the loop thread owns every socket: it accepts, reads and parses
  *    requests and gathers them into a batch; it serialises and sends the
  *    replies of finished batches;
@@ -13,7 +13,10 @@
  *    batch inside ONE transaction and commits it without waiting for the
  *    disk (mcs_registry_commit_nowait);
  *  - the sync thread makes committed batches durable, one fdatasync for
- *    all batches committed since the last (mcs_registry_sync).
+ *    all batches committed since the last (mcs_registry_sync);
+ *  - a fourth thread, at a lower priority, copies the WAL into the
+ *    database (checkpoints) when the registry thread says it is time, so
+ *    no commit stalls for that copy.
  * While a batch is being flushed, the next one executes, and while one
  * executes, the loop thread gathers the next: the batch grows with the
  * load (group commit, not one fsync per request).  A reply is queued only
@@ -34,6 +37,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -127,11 +131,12 @@ struct mcs_server {
 	struct batch *spare;  /* loop thread: finished batches to reuse */
 	bool executing;	      /* loop thread: a batch is with the registry */
 	struct watch done;    /* W_DONE: eventfd, a stage moved a batch */
-	pthread_t registry_thread, sync_thread;
+	pthread_t registry_thread, sync_thread, ckpt_thread;
 	bool threads_started;
 	/* guarded by lock: */
 	pthread_mutex_t lock;
-	pthread_cond_t wake_registry, wake_sync;
+	pthread_cond_t wake_registry, wake_sync, wake_ckpt;
+	bool ckpt_wanted;
 	struct batch *to_execute; /* at most one */
 	struct bqueue to_sync;	  /* committed, not durable yet */
 	struct bqueue finished;	  /* durable (or failed): to answer */
@@ -273,6 +278,7 @@ MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake_registry, NULL);
 	pthread_cond_init(&s->wake_sync, NULL);
+	pthread_cond_init(&s->wake_ckpt, NULL);
 	sigemptyset(&s->oldmask);
 
 	int r = protocol_new(cfg->db_path, cfg->range, &s->proto, err);
@@ -405,6 +411,7 @@ MCS_EXPORT void mcs_server_free(mcs_server *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake_registry);
 	pthread_cond_destroy(&s->wake_sync);
+	pthread_cond_destroy(&s->wake_ckpt);
 	if (s->listen.fd >= 0)
 		close(s->listen.fd);
 	if (s->own_socket)
@@ -763,7 +770,12 @@ static void *registry_main(void *arg)
 			break; /* stopping, nothing left */
 		pthread_mutex_unlock(&s->lock);
 		batch_execute(s, b);
+		bool due = protocol_checkpoint_due(s->proto);
 		pthread_mutex_lock(&s->lock);
+		if (due && !s->ckpt_wanted) {
+			s->ckpt_wanted = true;
+			pthread_cond_signal(&s->wake_ckpt);
+		}
 		s->to_execute = NULL;
 		s->executed = true;
 		bqueue_push(&s->to_sync, b);
@@ -804,6 +816,33 @@ static void *sync_main(void *arg)
 			b = next;
 		}
 		notify_loop(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void *ckpt_main(void *arg)
+{
+	mcs_server *s = arg;
+
+	/* behind the pipeline: checkpoints only use what it leaves */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->ckpt_wanted && !s->stop_threads)
+			pthread_cond_wait(&s->wake_ckpt, &s->lock);
+		if (s->stop_threads)
+			break;
+		s->ckpt_wanted = false;
+		pthread_mutex_unlock(&s->lock);
+		mcs_error err = {0};
+		int r = protocol_checkpoint(s->proto, &err);
+		if (r < 0)
+			log_msg(MCS_LOG_WARNING, "registry: %s", err.msg);
+		else
+			log_msg(MCS_LOG_DEBUG,
+				"registry: checkpointed %d frames", r);
+		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -924,20 +963,35 @@ static void gather_exited(mcs_server *s, struct pidwatch *pw)
 
 static int threads_start(mcs_server *s, mcs_error *err)
 {
-	int r = pthread_create(&s->registry_thread, NULL, registry_main, s);
+	int r = protocol_checkpoint_elsewhere(s->proto, err);
+
+	if (r < 0)
+		return r;
+	r = pthread_create(&s->registry_thread, NULL, registry_main, s);
 	if (r != 0)
 		return mcs_error_set(err, -r, "cannot start a thread: %s",
 				     strerror(r));
 	r = pthread_create(&s->sync_thread, NULL, sync_main, s);
-	if (r != 0) {
+	if (r == 0) {
+		r = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s);
+		if (r != 0) {
+			pthread_mutex_lock(&s->lock);
+			s->stop_threads = true;
+			pthread_cond_signal(&s->wake_registry);
+			pthread_mutex_unlock(&s->lock);
+			pthread_join(s->registry_thread, NULL);
+			pthread_join(s->sync_thread, NULL);
+		}
+	} else {
 		pthread_mutex_lock(&s->lock);
 		s->stop_threads = true;
 		pthread_cond_signal(&s->wake_registry);
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->registry_thread, NULL);
+	}
+	if (r != 0)
 		return mcs_error_set(err, -r, "cannot start a thread: %s",
 				     strerror(r));
-	}
 	s->threads_started = true;
 	return 0;
 }
@@ -950,9 +1004,11 @@ static void threads_stop(mcs_server *s)
 	pthread_mutex_lock(&s->lock);
 	s->stop_threads = true;
 	pthread_cond_signal(&s->wake_registry);
+	pthread_cond_signal(&s->wake_ckpt);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->registry_thread, NULL);
 	pthread_join(s->sync_thread, NULL);
+	pthread_join(s->ckpt_thread, NULL);
 	s->threads_started = false;
 	pipeline_collect(s);
 }

@@ -806,6 +806,48 @@ static void test_big_transaction(void **state)
 			 3000);
 }
 
+/* Checkpoints in another thread's connection: commits no longer copy the
+ * WAL themselves; checkpoint_due turns true as the WAL grows, a
+ * checkpoint copies it and lets the next commit restart it, and every
+ * row is in the database after a reopen. */
+static void test_checkpoint_elsewhere(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	char owner[32];
+
+	open_reg(f, NULL);
+	assert_int_equal(mcs_registry_checkpoint(f->r, &err), -EINVAL);
+	assert_int_equal(mcs_registry_checkpoint_elsewhere(f->r, &err), 0);
+	assert_false(mcs_registry_checkpoint_due(f->r));
+	/* batches of 300 until the WAL is long (each batch appends the
+	 * pages it touched again): about 200 */
+	int n = 0, b;
+	for (b = 0; b < 2000 && !mcs_registry_checkpoint_due(f->r); b++) {
+		assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+		for (int i = 0; i < 300; i++, n++) {
+			snprintf(owner, sizeof(owner), "ck-%d", n);
+			assert_int_equal(
+				alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+		}
+		assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	}
+	assert_true(b > 1 && b < 2000);
+	assert_true(mcs_registry_checkpoint_due(f->r));
+	assert_true(mcs_registry_checkpoint(f->r, &err) > 0);
+	/* the WAL was restarted: the next commit starts it afresh */
+	assert_int_equal(alloc_one(f, "after", NULL, NULL, &e, &err), 1);
+	assert_false(mcs_registry_checkpoint_due(f->r));
+	open_reg(f, NULL);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), n + 1);
+	/* in memory: nothing to do */
+	mcs_registry_close(f->r);
+	assert_int_equal(mcs_registry_open(":memory:", NULL, &f->r, &err), 0);
+	assert_int_equal(mcs_registry_checkpoint_elsewhere(f->r, &err), 0);
+	assert_false(mcs_registry_checkpoint_due(f->r));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -826,6 +868,7 @@ int main(void)
 		T(test_trigger_defence),
 		T(test_commit_nowait),
 		T(test_big_transaction),
+		T(test_checkpoint_elsewhere),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

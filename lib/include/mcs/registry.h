@@ -193,6 +193,23 @@ MCS_EXPORT int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
 MCS_EXPORT int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err);
 MCS_EXPORT int mcs_registry_sync(mcs_registry *r, mcs_error *err);
 
+/*
+ * Checkpoints (copying the WAL into the database file) off the committing
+ * thread.  By default a commit that finds the WAL long does the copy
+ * itself, which stalls that commit for milliseconds.  After
+ * checkpoint_elsewhere, commits leave it to mcs_registry_checkpoint(),
+ * which uses a connection of its own and may run in another thread while
+ * this one commits; checkpoint_due says when it is time (a lock-free
+ * read).  checkpoint returns the frames copied (>= 0) or -errno; it
+ * restarts the WAL when it has caught up.  Should the WAL still grow
+ * past 256 MiB, a commit restarts it itself.  Both 0 / false for a
+ * database in memory.
+ */
+MCS_EXPORT int mcs_registry_checkpoint_elsewhere(mcs_registry *r,
+						 mcs_error *err);
+MCS_EXPORT bool mcs_registry_checkpoint_due(mcs_registry *r);
+MCS_EXPORT int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
+
 /* ---- process liveness (leases) ---------------------------------------- */
 
 /*

@@ -33,7 +33,7 @@ done <"$dir/anchor"
 
 # ---- the daemon --------------------------------------------------------
 range=c0.c1023
-per1=2000 per8=500 per64=100 cyc=200
+per1=2000 per8=1000 per64=500 cyc=500
 if [ "$mode" = quick ]; then
 	range=c0.c99 per1=300 per8=60 per64=10 cyc=20
 fi
