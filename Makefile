@@ -8,7 +8,8 @@
 #   $(O)/tests/...                         test binaries
 #
 # Knobs: O=<dir> (output dir), WERROR=1 (warnings are errors, set in CI),
-# SANITIZE=1 (ASan+UBSan build, use with O=build-asan), PREFIX, DESTDIR.
+# SANITIZE=1 (ASan+UBSan build, use with O=build-asan), SANITIZE=thread
+# (TSan, O=build-tsan: check-mcsd runs the threaded daemon), PREFIX, DESTDIR.
 
 O        ?= build
 PREFIX   ?= /usr/local
@@ -30,6 +31,9 @@ ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 BASE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),thread)
+BASE_CFLAGS += -O1 -fsanitize=thread -fno-omit-frame-pointer
+BASE_LDFLAGS := -fsanitize=thread
 else
 BASE_CFLAGS += -O2 -D_FORTIFY_SOURCE=3
 BASE_LDFLAGS :=
@@ -91,4 +95,4 @@ format:
 	@git ls-files '*.c' '*.h' | xargs -r clang-format -i
 
 clean:
-	rm -rf $(O) build-asan
+	rm -rf $(O) build-asan build-tsan
