@@ -97,8 +97,9 @@ struct conn {
 struct pending {
 	struct conn *c;
 	struct json_object *call;  /* NULL: reply was made when reading */
-	struct json_object *reply; /* the answer */
+	struct json_object *reply; /* the answer (NULL: none, "oneway") */
 	int pidfd;		   /* a lease's pid to watch, or -1 */
+	bool failed; /* out of memory answering: drop the client */
 };
 
 /* Requests and exited lease pids answered in one transaction. */
@@ -748,7 +749,7 @@ static void batch_execute(mcs_server *s, struct batch *b)
 		struct pending *p = &b->v[i];
 		if (p->call && protocol_handle(s->proto, &p->c->peer, p->call,
 					       &p->reply, &p->pidfd) < 0)
-			p->reply = NULL; /* out of memory: drop the client */
+			p->failed = true;
 	}
 	r = protocol_commit_nowait(s->proto, &err);
 	if (r < 0) {
@@ -906,7 +907,7 @@ static void batch_finish(mcs_server *s, struct batch *b)
 			} else {
 				close(p->pidfd);
 			}
-		} else if (!reply) {
+		} else if (p->failed) {
 			c->dead = true; /* out of memory answering it */
 		}
 		c->inflight--;

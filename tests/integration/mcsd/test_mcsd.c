@@ -671,6 +671,14 @@ static void test_malformed(void)
 		   is(raw_reply(fd), "io.mcskit.Labels.NotFound") &&
 		   is(raw_reply(fd), IP) && is(raw_reply(fd), ""),
 	   "pipelined requests: replies in request order");
+	/* oneway: no reply, and the connection goes on serving */
+	static const char oneway[] =
+		"{\"method\":\"io.mcskit.Labels.Status\",\"oneway\":true}\0"
+		"{\"method\":\"org.varlink.service.GetInfo\"}";
+	ok(send(fd, oneway, sizeof(oneway), MSG_NOSIGNAL) ==
+			   (ssize_t)sizeof(oneway) &&
+		   is(raw_reply(fd), ""),
+	   "oneway call: no reply, the next call is answered");
 	/* Oversized: an error, then the connection is closed. */
 	size_t big = 70 * 1024;
 	char *m = malloc(big);
