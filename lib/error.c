@@ -11,6 +11,7 @@
 
 static mcs_log_fn log_fn;
 static void *log_userdata;
+static int log_max = MCS_LOG_DEBUG;
 
 int mcs_error_set(mcs_error *err, int code, const char *fmt, ...)
 {
@@ -63,13 +64,18 @@ void mcs_set_log_callback(mcs_log_fn fn, void *userdata)
 	log_userdata = userdata;
 }
 
+MCS_EXPORT void mcs_set_log_level(int max_priority)
+{
+	log_max = max_priority;
+}
+
 void log_msg(int priority, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
 	mcs_log_fn fn = log_fn;
 
-	if (!fn)
+	if (!fn || priority > log_max)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);

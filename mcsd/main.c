@@ -137,6 +137,7 @@ int main(int argc, char **argv)
 	}
 
 	mcs_set_log_callback(log_stderr, NULL);
+	mcs_set_log_level(MCS_LOG_NOTICE + verbose);
 	mcs_server *s = NULL;
 	if (mcs_server_new(&cfg, &s, &err) < 0)
 		goto fail;

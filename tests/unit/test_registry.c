@@ -848,6 +848,36 @@ static void test_checkpoint_elsewhere(void **state)
 	assert_false(mcs_registry_checkpoint_due(f->r));
 }
 
+static int log_calls;
+
+static void count_log(int priority, const char *msg, void *userdata)
+{
+	(void)priority;
+	(void)msg;
+	(void)userdata;
+	log_calls++;
+}
+
+/* mcs_set_log_level: lines less urgent than the level never reach the
+ * callback ("allocated ..." is MCS_LOG_INFO). */
+static void test_log_level(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+
+	open_reg(f, NULL);
+	mcs_set_log_callback(count_log, NULL);
+	mcs_set_log_level(MCS_LOG_NOTICE);
+	log_calls = 0;
+	assert_int_equal(alloc_one(f, "quiet", NULL, NULL, &e, &err), 1);
+	assert_int_equal(log_calls, 0);
+	mcs_set_log_level(MCS_LOG_DEBUG);
+	assert_int_equal(alloc_one(f, "loud", NULL, NULL, &e, &err), 1);
+	assert_int_equal(log_calls, 1);
+	mcs_set_log_callback(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +899,7 @@ int main(void)
 		T(test_commit_nowait),
 		T(test_big_transaction),
 		T(test_checkpoint_elsewhere),
+		T(test_log_level),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
