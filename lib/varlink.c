@@ -20,6 +20,8 @@
 
 void varlink_buf_free(varlink_buf *b)
 {
+	if (b->tok)
+		json_tokener_free(b->tok);
 	free(b->data);
 	*b = (varlink_buf){0};
 }
@@ -87,16 +89,20 @@ int varlink_buf_take(varlink_buf *b, struct json_object **ret)
 		return -EMSGSIZE;
 	}
 
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	if (!tok)
+	/* one tokener per buffer, reset for each message */
+	if (!b->tok)
+		b->tok = json_tokener_new_ex(32);
+	else
+		json_tokener_reset(b->tok);
+	if (!b->tok)
 		return -ENOMEM;
+	struct json_tokener *tok = b->tok;
 	struct json_object *obj =
 		json_tokener_parse_ex(tok, b->data, (int)mlen);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	/* Trailing bytes after the object are an error too. */
 	bool whole = jerr == json_tokener_success &&
 		     (size_t)json_tokener_get_parse_end(tok) == mlen;
-	json_tokener_free(tok);
 	buf_consume(b, mlen + 1);
 
 	if (!obj || !whole || !json_object_is_type(obj, json_type_object)) {

@@ -22,6 +22,7 @@ typedef struct varlink_buf {
 	size_t scan;  /* data[0..scan) holds no NUL */
 	int rcvtimeo; /* varlink_recv: SO_RCVTIMEO set on the fd, ms + 1;
 			 0: not set by us */
+	struct json_tokener *tok; /* reused for every message, or NULL */
 } varlink_buf;
 
 void varlink_buf_free(varlink_buf *b);
