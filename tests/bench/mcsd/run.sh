@@ -1,10 +1,12 @@
 #!/bin/sh
 # mcsd bench driver (issue 3): measures the machine's single-stream
 # fdatasync rate on the ext4 root fs (/var/tmp, not tmpfs) and the anchor's
-# random-retry allocator at 0/50/99/99.9/100% fill, then prints one table
-# with the issue's targets.  Daemon figures (allocations/s, p50/p99 at
-# 1/8/64 clients, fill time, RSS) need $O/bin/mcsd and a load generator on
-# the public client API; until they exist those rows print "n/a".
+# random-retry allocator at 0/50/99/99.9/100% fill, then runs $O/bin/mcsd
+# on a fresh database there and drives it with loadgen (the public client
+# API, one connection per client thread, closed loop): allocations/s and
+# p50/p99 at 1/8/64 clients from empty, alloc+release cycles, the time to
+# fill every pair, RSS when full, the same cycles at 99.9% full, and one
+# table with the issue's targets.
 # Usage: run.sh full|quick
 set -eu
 O=${O:-build}
