@@ -626,16 +626,15 @@ static struct json_object *do_allocate(protocol *p, const protocol_peer *peer,
 			return invalid_parameter("pid");
 	}
 
-	/* Idempotent per owner; another uid's owner is not ours to see. */
+	/* Idempotent per owner; another uid's owner is not ours to see
+	 * (the registry checks, in the same lookup). */
 	struct entry e;
-	int r = reg_lookup(p, a.owner, &e);
-	if (r >= 0 && peer->uid != 0 && e.uid != peer->uid)
-		return denied("owner belongs to another uid");
-
 	char msg[MCS_ERROR_MSG_MAX] = "";
-	r = reg_allocate(p, &a, peer->uid, &e, msg, sizeof(msg));
+	int r = reg_allocate(p, &a, peer->uid, &e, msg, sizeof(msg));
 	if (r == -ESRCH) /* the pid exited meanwhile */
 		return invalid_parameter("pid");
+	if (r == -EPERM)
+		return denied("owner belongs to another uid");
 	if (r < 0)
 		return registry_error(r, a.owner, a.level, msg);
 

@@ -1124,6 +1124,13 @@ static int registry_allocate_locked(mcs_registry *r,
 
 	k = registry_get(r, req->owner, &cur, NULL);
 	if (k == 0) {
+		/* another uid's owner is not its to see (root: anything) */
+		if (req->uid != 0 && cur.uid != req->uid)
+			return mcs_error_set(err, -EPERM,
+					     "owner %s belongs to uid %u, not "
+					     "to uid %u",
+					     req->owner, (unsigned)cur.uid,
+					     (unsigned)req->uid);
 		/* idempotent, unless asked for something else */
 		if (*want && strcmp(want, cur.level) != 0)
 			return mcs_error_set(

@@ -421,6 +421,14 @@ static void test_uid_checks(void **state)
 	assert_int_equal(e.uid, 1000);
 	assert_int_equal(mcs_registry_release(f->r, "u1", 1001, &err), -EPERM);
 	assert_non_null(strstr(err.msg, "u1"));
+	/* nor may it allocate (see) another uid's owner; root may */
+	req.uid = 1001;
+	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "uid 1000"));
+	req.uid = 0;
+	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 0);
+	assert_int_equal(e.uid, 1000);
+	req.uid = 1000;
 	assert_int_equal(
 		q(f, "SELECT uid FROM owners WHERE owner = 'u1'", NULL), 1000);
 	assert_int_equal(mcs_registry_release(f->r, "u1", 1000, &err), 0);

@@ -127,7 +127,8 @@ MCS_EXPORT void mcs_registry_close(mcs_registry *r);
  * -EINVAL (bad owner/group/level; level reserved or outside the range),
  * -EEXIST (level in use by another owner/group, or owner already holds a
  * different level/group), -ENOSPC ("exhausted": no free pair), -ESRCH
- * (a lease's pid does not exist), -EIO.
+ * (a lease's pid does not exist), -EPERM (owner exists and belongs to
+ * another uid than req->uid, which is not 0), -EIO.
  */
 MCS_EXPORT int mcs_registry_allocate(mcs_registry *r,
 				     const mcs_registry_request *req,
