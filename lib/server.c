@@ -1075,6 +1075,7 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 			threads_stop(s);
 			return r;
 		}
+		bool done = false;
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
 			switch (w->kind) {
@@ -1091,7 +1092,10 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 				gather_exited(s, (struct pidwatch *)w);
 				break;
 			case W_DONE:
-				pipeline_collect(s);
+				/* after the loop: answering a batch frees the
+				 * pidwatches it released, and a later event of
+				 * this same round may point at one */
+				done = true;
 				break;
 			case W_CONN: {
 				struct conn *c = (struct conn *)w;
@@ -1104,6 +1108,8 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 			}
 			}
 		}
+		if (done)
+			pipeline_collect(s);
 		batch_dispatch(s);
 		for (struct conn *c = s->conns; c; c = c->next)
 			if (c->out_off < c->out_len || c->closing)
