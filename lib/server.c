@@ -875,8 +875,7 @@ static void batch_finish(mcs_server *s, struct batch *b)
 				*pp = pw->next;
 				break;
 			}
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, pw->w.fd, NULL);
-		pidwatch_free(pw);
+		pidwatch_free(pw); /* unwatched when gathered */
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct pending *p = &b->v[i];
@@ -960,6 +959,9 @@ static void gather_exited(mcs_server *s, struct pidwatch *pw)
 	}
 	b->exited[b->nexited++] = pw;
 	pw->exiting = true;
+	/* level-triggered: unwatched now, or every epoll_wait would return
+	 * it at once until its batch is answered */
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, pw->w.fd, NULL);
 }
 
 static int threads_start(mcs_server *s, mcs_error *err)
