@@ -99,7 +99,8 @@ struct pending {
 	struct json_object *call;  /* NULL: reply was made when reading */
 	struct json_object *reply; /* the answer (NULL: none, "oneway") */
 	int pidfd;		   /* a lease's pid to watch, or -1 */
-	bool failed; /* out of memory answering: drop the client */
+	bool failed;  /* out of memory answering: drop the client */
+	bool handled; /* protocol_handle ran on it */
 };
 
 /* Requests and exited lease pids answered in one transaction. */
@@ -747,8 +748,11 @@ static void batch_execute(mcs_server *s, struct batch *b)
 		pid_exited(s, b->exited[i]);
 	for (size_t i = 0; i < b->n; i++) {
 		struct pending *p = &b->v[i];
-		if (p->call && protocol_handle(s->proto, &p->c->peer, p->call,
-					       &p->reply, &p->pidfd) < 0)
+		if (!p->call)
+			continue;
+		p->handled = true;
+		if (protocol_handle(s->proto, &p->c->peer, p->call, &p->reply,
+				    &p->pidfd) < 0)
 			p->failed = true;
 	}
 	r = protocol_commit_nowait(s->proto, &err);
@@ -882,7 +886,9 @@ static void batch_finish(mcs_server *s, struct batch *b)
 		struct conn *c = p->c;
 		struct json_object *reply = p->reply;
 
-		if (p->call && !b->ok) {
+		/* a oneway call gets no reply, not even an error */
+		bool oneway = p->handled && !p->reply && !p->failed;
+		if (p->call && !b->ok && !oneway) {
 			json_object_put(reply);
 			reply = protocol_error("io.mcskit.Labels.StorageError",
 					       "message",
