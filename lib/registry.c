@@ -2,15 +2,19 @@
 /*
  * registry.c - the durable registry of mcsd: with walvfs.c (its VFS) the
  * only file of mcskit that includes sqlite3.h.  It owns the schema and its
- * migrations, transactions (one BEGIN IMMEDIATE per call, or one per batch with
- * a SAVEPOINT per call), the rules of allocate/release, reconcile, and keeping
- * the in-memory pair index (alloc.c) equal to what is committed.
+ * migrations, transactions (one BEGIN IMMEDIATE per call, or one per batch
+ * with a SAVEPOINT per call), durability (synchronous=NORMAL plus its own
+ * fdatasync of the WAL before a commit is reported), checkpoints off the
+ * committing thread when asked, the rules of allocate/release, reconcile,
+ * and keeping the in-memory pair index (alloc.c) equal to what is
+ * committed.
  *
  * Invariants (docs/registry.md has the full list):
  *  - a row in `pairs` exists for each pair that is held or released
  *    (quarantined); a never-used pair has no row;
  *  - a held pair has >= 1 owner row; all its owners have the same
- *    group_name (NULL: then exactly one owner) - enforced by a trigger too;
+ *    group_name (NULL: then exactly one owner, the pair's holder) -
+ *    enforced by triggers too;
  *  - the memory index equals the tables: after any failure that might have
  *    diverged (a failed commit, a batch rollback) it is rebuilt from them.
  */
