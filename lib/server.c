@@ -101,6 +101,8 @@ struct pending {
 	int pidfd;		   /* a lease's pid to watch, or -1 */
 	bool failed;  /* out of memory answering: drop the client */
 	bool handled; /* protocol_handle ran on it */
+	char *msg;    /* the reply serialised by the registry thread */
+	size_t msg_len;
 };
 
 /* Requests and exited lease pids answered in one transaction. */
@@ -370,6 +372,7 @@ static void batch_free(struct batch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		json_object_put(b->v[i].call);
 		json_object_put(b->v[i].reply);
+		free(b->v[i].msg);
 		if (b->v[i].pidfd >= 0)
 			close(b->v[i].pidfd);
 	}
@@ -516,16 +519,10 @@ static void do_accept(mcs_server *s)
 }
 
 /* Append a reply (taken) to c's output. */
-static void conn_queue(struct conn *c, struct json_object *reply)
+/* Append a serialised reply (len bytes, NUL included) to c's output. */
+static void conn_queue_bytes(struct conn *c, const char *msg, size_t len)
 {
-	_cleanup_free_ char *msg = NULL;
-	size_t len = 0;
-
-	if (!reply)
-		return;
-	int r = varlink_serialize(reply, &msg, &len);
-	json_object_put(reply);
-	if (r < 0 || c->out_len - c->out_off + len > OUT_MAX) {
+	if (c->out_len - c->out_off + len > OUT_MAX) {
 		c->dead = true;
 		return;
 	}
@@ -539,6 +536,23 @@ static void conn_queue(struct conn *c, struct json_object *reply)
 	memcpy(n + c->out_len, msg, len);
 	c->out = n;
 	c->out_len += len;
+}
+
+/* Append a reply (taken) to c's output. */
+static void conn_queue(struct conn *c, struct json_object *reply)
+{
+	_cleanup_free_ char *msg = NULL;
+	size_t len = 0;
+
+	if (!reply)
+		return;
+	int r = varlink_serialize(reply, &msg, &len);
+	json_object_put(reply);
+	if (r < 0) {
+		c->dead = true;
+		return;
+	}
+	conn_queue_bytes(c, msg, len);
 }
 
 static void conn_flush(mcs_server *s, struct conn *c)
@@ -754,6 +768,14 @@ static void batch_execute(mcs_server *s, struct batch *b)
 		if (protocol_handle(s->proto, &p->c->peer, p->call, &p->reply,
 				    &p->pidfd) < 0)
 			p->failed = true;
+		/* serialised here and freed by the thread that made it:
+		 * json-c objects freed in the loop thread made both threads
+		 * fight over malloc's arena lock */
+		if (p->reply &&
+		    varlink_serialize(p->reply, &p->msg, &p->msg_len) < 0)
+			p->failed = true;
+		json_object_put(p->reply);
+		p->reply = NULL;
 	}
 	r = protocol_commit_nowait(s->proto, &err);
 	if (r < 0) {
@@ -887,9 +909,10 @@ static void batch_finish(mcs_server *s, struct batch *b)
 		struct json_object *reply = p->reply;
 
 		/* a oneway call gets no reply, not even an error */
-		bool oneway = p->handled && !p->reply && !p->failed;
+		bool oneway = p->handled && !p->msg && !p->failed;
 		if (p->call && !b->ok && !oneway) {
-			json_object_put(reply);
+			free(p->msg);
+			p->msg = NULL;
 			reply = protocol_error("io.mcskit.Labels.StorageError",
 					       "message",
 					       "registry commit failed");
@@ -916,10 +939,13 @@ static void batch_finish(mcs_server *s, struct batch *b)
 			c->dead = true; /* out of memory answering it */
 		}
 		c->inflight--;
-		if (!c->dead)
-			conn_queue(c, reply);
-		else
+		if (c->dead)
 			json_object_put(reply);
+		else if (p->msg)
+			conn_queue_bytes(c, p->msg, p->msg_len);
+		else
+			conn_queue(c, reply);
+		free(p->msg);
 		json_object_put(p->call);
 	}
 	b->n = 0;
