@@ -99,10 +99,11 @@ struct pending {
 	struct json_object *call;  /* NULL: reply was made when reading */
 	struct json_object *reply; /* the answer (NULL: none, "oneway") */
 	int pidfd;		   /* a lease's pid to watch, or -1 */
-	bool failed;  /* out of memory answering: drop the client */
-	bool handled; /* protocol_handle ran on it */
-	char *msg;    /* the reply serialised by the registry thread */
-	size_t msg_len;
+	bool failed;		 /* out of memory answering: drop the client */
+	bool handled;		 /* protocol_handle ran on it */
+	size_t msg_off, msg_len; /* the reply, serialised by the registry
+				    thread into its batch's text (len 0:
+				    none) */
 };
 
 /* Requests and exited lease pids answered in one transaction. */
@@ -111,7 +112,10 @@ struct batch {
 	size_t n, cap;
 	struct pidwatch **exited;
 	size_t nexited, exited_cap;
-	bool ok; /* committed and durable */
+	bool ok;    /* committed and durable */
+	char *text; /* serialised replies, one after the other; kept and */
+	size_t text_len, text_cap; /* reused with the batch: no malloc per
+				      reply crossing threads */
 	struct batch *next;
 };
 
@@ -372,12 +376,12 @@ static void batch_free(struct batch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		json_object_put(b->v[i].call);
 		json_object_put(b->v[i].reply);
-		free(b->v[i].msg);
 		if (b->v[i].pidfd >= 0)
 			close(b->v[i].pidfd);
 	}
 	free(b->v);
 	free(b->exited);
+	free(b->text);
 	free(b);
 }
 
@@ -752,6 +756,7 @@ static void batch_execute(mcs_server *s, struct batch *b)
 	mcs_error err = {0};
 	int r = protocol_begin(s->proto, &err);
 
+	b->text_len = 0;
 	b->ok = r >= 0;
 	if (!b->ok) {
 		log_msg(MCS_LOG_ERR, "registry: %s",
@@ -771,9 +776,14 @@ static void batch_execute(mcs_server *s, struct batch *b)
 		/* serialised here and freed by the thread that made it:
 		 * json-c objects freed in the loop thread made both threads
 		 * fight over malloc's arena lock */
-		if (p->reply &&
-		    varlink_serialize(p->reply, &p->msg, &p->msg_len) < 0)
-			p->failed = true;
+		if (p->reply) {
+			p->msg_off = b->text_len;
+			if (varlink_append(p->reply, &b->text, &b->text_len,
+					   &b->text_cap) < 0)
+				p->failed = true;
+			else
+				p->msg_len = b->text_len - p->msg_off;
+		}
 		json_object_put(p->reply);
 		p->reply = NULL;
 	}
@@ -909,10 +919,9 @@ static void batch_finish(mcs_server *s, struct batch *b)
 		struct json_object *reply = p->reply;
 
 		/* a oneway call gets no reply, not even an error */
-		bool oneway = p->handled && !p->msg && !p->failed;
+		bool oneway = p->handled && !p->msg_len && !p->failed;
 		if (p->call && !b->ok && !oneway) {
-			free(p->msg);
-			p->msg = NULL;
+			p->msg_len = 0;
 			reply = protocol_error("io.mcskit.Labels.StorageError",
 					       "message",
 					       "registry commit failed");
@@ -941,11 +950,10 @@ static void batch_finish(mcs_server *s, struct batch *b)
 		c->inflight--;
 		if (c->dead)
 			json_object_put(reply);
-		else if (p->msg)
-			conn_queue_bytes(c, p->msg, p->msg_len);
+		else if (p->msg_len)
+			conn_queue_bytes(c, b->text + p->msg_off, p->msg_len);
 		else
 			conn_queue(c, reply);
-		free(p->msg);
 		json_object_put(p->call);
 	}
 	b->n = 0;

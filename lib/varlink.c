@@ -130,6 +130,30 @@ int varlink_serialize(struct json_object *obj, char **ret, size_t *ret_len)
 	return 0;
 }
 
+int varlink_append(struct json_object *obj, char **buf, size_t *len,
+		   size_t *cap)
+{
+	size_t n = 0;
+	const char *s = json_object_to_json_string_length(
+		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		&n);
+	if (!s)
+		return -ENOMEM;
+	if (*len + n + 1 > *cap) {
+		size_t ncap = *cap ? *cap : 4096;
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		char *nb = realloc(*buf, ncap);
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n + 1); /* json-c NUL-terminates */
+	*len += n + 1;
+	return 0;
+}
+
 int varlink_send(int fd, struct json_object *obj)
 {
 	_cleanup_free_ char *msg = NULL;

@@ -49,6 +49,13 @@ int varlink_buf_take(varlink_buf *b, struct json_object **ret);
  */
 int varlink_serialize(struct json_object *obj, char **ret, size_t *ret_len);
 
+/*
+ * Append obj plus its NUL to the growable buffer *buf (*len bytes used,
+ * *cap allocated).  Returns 0 or -ENOMEM (buffer unchanged).
+ */
+int varlink_append(struct json_object *obj, char **buf, size_t *len,
+		   size_t *cap);
+
 /* Write obj plus NUL to a blocking fd.  Returns 0 or -errno. */
 int varlink_send(int fd, struct json_object *obj);
 
