@@ -232,11 +232,6 @@ int protocol_checkpoint(protocol *p, mcs_error *err)
 	return mcs_registry_checkpoint(p->reg, err);
 }
 
-void protocol_rollback(protocol *p)
-{
-	(void)mcs_registry_rollback(p->reg, NULL);
-}
-
 static int reg_lookup(protocol *p, const char *owner, struct entry *ret)
 {
 	mcs_registry_entry row;

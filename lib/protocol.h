@@ -45,7 +45,6 @@ int protocol_sync(protocol *p, mcs_error *err);
 int protocol_checkpoint_elsewhere(protocol *p, mcs_error *err);
 bool protocol_checkpoint_due(protocol *p);
 int protocol_checkpoint(protocol *p, mcs_error *err);
-void protocol_rollback(protocol *p);
 
 /*
  * Answer one call (a parsed JSON object).  *ret_reply is a new reply or

@@ -522,7 +522,6 @@ static void do_accept(mcs_server *s)
 	}
 }
 
-/* Append a reply (taken) to c's output. */
 /* Append a serialised reply (len bytes, NUL included) to c's output. */
 static void conn_queue_bytes(struct conn *c, const char *msg, size_t len)
 {
@@ -906,6 +905,17 @@ static void batch_finish(mcs_server *s, struct batch *b)
 {
 	for (size_t i = 0; i < b->nexited; i++) {
 		struct pidwatch *pw = b->exited[i];
+		if (!b->ok) {
+			/* its releases were rolled back: watch it again, the
+			 * next batch retries them */
+			pw->exiting = false;
+			if (epoll_add(s, &pw->w, EPOLLIN) == 0)
+				continue;
+			log_msg(MCS_LOG_WARNING,
+				"cannot watch pid %d again: its leases stay "
+				"until the next start",
+				(int)pw->pid);
+		}
 		for (struct pidwatch **pp = &s->pids; *pp; pp = &(*pp)->next)
 			if (*pp == pw) {
 				*pp = pw->next;
@@ -1004,51 +1014,50 @@ static void gather_exited(mcs_server *s, struct pidwatch *pw)
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, pw->w.fd, NULL);
 }
 
-static int threads_start(mcs_server *s, mcs_error *err)
+/* Tell the pipeline threads to stop, once nothing is left to do. */
+static void threads_signal_stop(mcs_server *s)
 {
-	int r = protocol_checkpoint_elsewhere(s->proto, err);
-
-	if (r < 0)
-		return r;
-	r = pthread_create(&s->registry_thread, NULL, registry_main, s);
-	if (r != 0)
-		return mcs_error_set(err, -r, "cannot start a thread: %s",
-				     strerror(r));
-	r = pthread_create(&s->sync_thread, NULL, sync_main, s);
-	if (r == 0) {
-		r = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s);
-		if (r != 0) {
-			pthread_mutex_lock(&s->lock);
-			s->stop_threads = true;
-			pthread_cond_signal(&s->wake_registry);
-			pthread_mutex_unlock(&s->lock);
-			pthread_join(s->registry_thread, NULL);
-			pthread_join(s->sync_thread, NULL);
-		}
-	} else {
-		pthread_mutex_lock(&s->lock);
-		s->stop_threads = true;
-		pthread_cond_signal(&s->wake_registry);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->registry_thread, NULL);
-	}
-	if (r != 0)
-		return mcs_error_set(err, -r, "cannot start a thread: %s",
-				     strerror(r));
-	s->threads_started = true;
-	return 0;
-}
-
-/* Finish the batches in flight, answer them, and stop both threads. */
-static void threads_stop(mcs_server *s)
-{
-	if (!s->threads_started)
-		return;
 	pthread_mutex_lock(&s->lock);
 	s->stop_threads = true;
 	pthread_cond_signal(&s->wake_registry);
 	pthread_cond_signal(&s->wake_ckpt);
 	pthread_mutex_unlock(&s->lock);
+}
+
+static int threads_start(mcs_server *s, mcs_error *err)
+{
+	static void *(*const mains[])(void *) = {registry_main, sync_main,
+						 ckpt_main};
+	pthread_t *tids[] = {&s->registry_thread, &s->sync_thread,
+			     &s->ckpt_thread};
+	size_t n = 0;
+	int r = protocol_checkpoint_elsewhere(s->proto, err);
+
+	if (r < 0)
+		return r;
+	for (; n < ELEMENTSOF(mains); n++) {
+		r = pthread_create(tids[n], NULL, mains[n], s);
+		if (r != 0)
+			break;
+	}
+	if (r == 0) {
+		s->threads_started = true;
+		return 0;
+	}
+	/* the sync thread ends after the registry thread, which ends on
+	 * stop_threads: joining in order is enough */
+	threads_signal_stop(s);
+	while (n > 0)
+		pthread_join(*tids[--n], NULL);
+	return mcs_error_set(err, -r, "cannot start a thread: %s", strerror(r));
+}
+
+/* Finish the batches in flight, answer them, and stop the threads. */
+static void threads_stop(mcs_server *s)
+{
+	if (!s->threads_started)
+		return;
+	threads_signal_stop(s);
 	pthread_join(s->registry_thread, NULL);
 	pthread_join(s->sync_thread, NULL);
 	pthread_join(s->ckpt_thread, NULL);
