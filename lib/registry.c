@@ -222,9 +222,8 @@ struct mcs_registry {
 	int wal_fd; /* our own fd of the -wal file (fdatasync), or -1 */
 	char boot_id[37];
 	/* checkpoints in another thread (mcs_registry_checkpoint_elsewhere) */
-	sqlite3 *ck_db;		/* the checkpointer's own connection */
-	atomic_int wal_frames;	/* frames in the WAL after the last commit */
-	atomic_int emergencies; /* restarts the committing thread made */
+	sqlite3 *ck_db;	       /* the checkpointer's own connection */
+	atomic_int wal_frames; /* frames in the WAL after the last commit */
 };
 
 static int registry_sqlite_error(mcs_registry *r, int rc, mcs_error *err,
@@ -684,7 +683,6 @@ static int registry_wal_hook(void *arg, sqlite3 *db, const char *name,
 	atomic_store(&r->wal_frames, frames);
 	if (frames >= CKPT_EMERGENCY) {
 		int log = 0, done = 0;
-		atomic_fetch_add(&r->emergencies, 1);
 		(void)sqlite3_wal_checkpoint_v2(
 			db, name, SQLITE_CHECKPOINT_RESTART, &log, &done);
 		log_msg(MCS_LOG_WARNING,
@@ -709,23 +707,20 @@ int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err)
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     SQLITE_OPEN_EXRESCODE,
 			     MCS_WALVFS_NAME);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_handler(r->ck_db, registry_busy, NULL);
+		/* a first read opens the WAL: until then the connection
+		 * does not know the database is in WAL mode and a
+		 * checkpoint does nothing */
+		rc = sqlite3_exec(r->ck_db,
+				  "SELECT count(*) FROM sqlite_master", NULL,
+				  NULL, NULL);
+	}
 	if (rc != SQLITE_OK) {
 		int k = mcs_error_set(err, -EIO,
 				      "checkpoint connection to %s: %s", path,
 				      r->ck_db ? sqlite3_errmsg(r->ck_db)
 					       : sqlite3_errstr(rc));
-		sqlite3_close_v2(r->ck_db);
-		r->ck_db = NULL;
-		return k;
-	}
-	sqlite3_busy_handler(r->ck_db, registry_busy, NULL);
-	/* a first read opens the WAL: until then the connection does not
-	 * know the database is in WAL mode and a checkpoint does nothing */
-	rc = sqlite3_exec(r->ck_db, "SELECT count(*) FROM sqlite_master", NULL,
-			  NULL, NULL);
-	if (rc != SQLITE_OK) {
-		int k = mcs_error_set(err, -EIO, "checkpoint connection: %s",
-				      sqlite3_errmsg(r->ck_db));
 		sqlite3_close_v2(r->ck_db);
 		r->ck_db = NULL;
 		return k;
