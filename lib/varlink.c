@@ -113,23 +113,6 @@ int varlink_buf_take(varlink_buf *b, struct json_object **ret)
 	return 1;
 }
 
-int varlink_serialize(struct json_object *obj, char **ret, size_t *ret_len)
-{
-	size_t len = 0;
-	const char *s = json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-		&len);
-	if (!s)
-		return -ENOMEM;
-	char *out = malloc(len + 1);
-	if (!out)
-		return -ENOMEM;
-	memcpy(out, s, len + 1); /* json-c NUL-terminates */
-	*ret = out;
-	*ret_len = len + 1;
-	return 0;
-}
-
 int varlink_append(struct json_object *obj, char **buf, size_t *len,
 		   size_t *cap)
 {
@@ -140,7 +123,8 @@ int varlink_append(struct json_object *obj, char **buf, size_t *len,
 	if (!s)
 		return -ENOMEM;
 	if (*len + n + 1 > *cap) {
-		size_t ncap = *cap ? *cap : 4096;
+		/* an empty buffer gets just what the message needs */
+		size_t ncap = *cap ? *cap : n + 1;
 		while (ncap < *len + n + 1)
 			ncap *= 2;
 		char *nb = realloc(*buf, ncap);
@@ -151,6 +135,19 @@ int varlink_append(struct json_object *obj, char **buf, size_t *len,
 	}
 	memcpy(*buf + *len, s, n + 1); /* json-c NUL-terminates */
 	*len += n + 1;
+	return 0;
+}
+
+int varlink_serialize(struct json_object *obj, char **ret, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int r = varlink_append(obj, &buf, &len, &cap);
+
+	if (r < 0)
+		return r;
+	*ret = buf;
+	*ret_len = len;
 	return 0;
 }
 
@@ -194,9 +191,19 @@ int varlink_recv(int fd, varlink_buf *b, struct json_object **ret,
 		if (r != 0)
 			return r < 0 ? r : 0;
 
-		if (deadline && now_ms() >= deadline)
-			return -ETIMEDOUT;
-		/* blocks for at most SO_RCVTIMEO (the caller's timeout) */
+		if (deadline) {
+			long long left = deadline - now_ms();
+			if (left <= 0)
+				return -ETIMEDOUT;
+			/* a message in pieces: only what is left of the
+			 * timeout (one setsockopt, on this slow path) */
+			if (left < timeout_ms) {
+				k = set_rcvtimeo(b, fd, (int)left);
+				if (k < 0)
+					return k;
+			}
+		}
+		/* blocks for at most SO_RCVTIMEO */
 		r = buf_fill(b, fd, 0);
 		if (r == -EAGAIN && deadline)
 			return -ETIMEDOUT;

@@ -2,10 +2,11 @@
 /*
  * walvfs.c - the sqlite VFS "mcs-wal" that the registry opens its database
  * with: the default VFS, except that the frames a transaction appends to
- * the WAL are gathered in memory and written with one pwrite when the
- * commit frame is complete (or 124 KiB are), instead of two pwrites per
- * page (header, then page).  A batch of 64 allocations dirties about 200 pages:
- * those 400 system calls were a sixth of mcsd's registry thread.
+ * the WAL are gathered in memory (up to 1 MiB) and written when the
+ * commit frame is complete, one pwrite per 124 KiB, instead of two
+ * pwrites per page (header, then page).  A batch of 64 allocations dirties
+ * about 200 pages: those 400 system calls were a sixth of mcsd's registry
+ * thread.
  *
  * Only appends are gathered.  Any other call on the WAL file (a read, a
  * write elsewhere, sync, truncate, size, lock, close, file control) first
@@ -117,8 +118,10 @@ static int wv_write(sqlite3_file *id, const void *p, int amt, sqlite3_int64 off)
 	if (f->len > 0 && (off != f->off + (sqlite3_int64)f->len ||
 			   f->len + (size_t)amt > GATHER_MAX))
 		FLUSHED(f);
-	if ((size_t)amt > WRITE_MAX)
+	if ((size_t)amt > WRITE_MAX) {
+		FLUSHED(f);
 		return f->real->pMethods->xWrite(f->real, p, amt, off);
+	}
 	if (f->len + (size_t)amt > f->cap) {
 		size_t ncap = f->cap ? f->cap : 64 * 1024;
 		while (ncap < f->len + (size_t)amt)

@@ -3,7 +3,8 @@
  * test_varlink.c - unit tests for lib/varlink.c: NUL framing over a real
  * socketpair (several messages in one read, one message split across
  * reads), the size limit, broken JSON, trailing bytes and non-objects,
- * and the call/reply/error builders.
+ * the timeout (also for a message that arrives in pieces), and the
+ * call/reply/error builders.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -187,6 +190,39 @@ static void test_timeout_and_eof(void **state)
 	varlink_buf_free(&b);
 }
 
+static long long ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Half a message 200 ms into a 300 ms timeout, then nothing: the wait
+ * ends at 300 ms, not 300 ms after the half arrived (SO_RCVTIMEO is
+ * per recv; varlink_recv lowers it to what is left). */
+static void test_timeout_split_message(void **state)
+{
+	struct pair *p = *state;
+	varlink_buf b = {0};
+	struct json_object *o = NULL;
+	pid_t child = fork();
+
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		_exit(write(p->a, "{\"a\":", 5) == 5 ? 0 : 1);
+	}
+	long long t0 = ms_now();
+	assert_int_equal(varlink_recv(p->b, &b, &o, 300), -ETIMEDOUT);
+	long long took = ms_now() - t0;
+	int st = -1;
+	waitpid(child, &st, 0);
+	assert_int_equal(st, 0);
+	assert_true(took >= 290 && took < 450);
+	varlink_buf_free(&b);
+}
+
 static void test_builders(void **state)
 {
 	(void)state;
@@ -222,6 +258,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_and_eof, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_split_message,
+						setup, teardown),
 		cmocka_unit_test(test_builders),
 	};
 	return cmocka_run_group_tests_name("varlink", tests, NULL, NULL);
