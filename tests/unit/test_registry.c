@@ -118,6 +118,22 @@ static int alloc_one(struct fix *f, const char *owner, const char *group,
 	return mcs_registry_allocate(f->r, &req, e, err);
 }
 
+/* Owners PREFIX-FROM .. PREFIX-(FROM+N-1), each a new reservation, in one
+ * batch committed at the end. */
+static void alloc_batch(struct fix *f, const char *prefix, int from, int n)
+{
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	char owner[64];
+
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	for (int i = from; i < from + n; i++) {
+		snprintf(owner, sizeof(owner), "%s-%d", prefix, i);
+		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+	}
+	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+}
+
 static void test_fill_small_range(void **state)
 {
 	struct fix *f = *state;
@@ -677,11 +693,7 @@ static void test_migrate_v1(void **state)
 			 8);
 	/* 45 pairs, 1 held: the 41 never used go first, then the released
 	 * ones, least recently released first (seq 3, 7, 8) */
-	char owner[32];
-	for (int i = 0; i < 41; i++) {
-		snprintf(owner, sizeof(owner), "n%d", i);
-		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
-	}
+	alloc_batch(f, "n", 0, 41);
 	assert_int_equal(alloc_one(f, "lru1", NULL, NULL, &e, &err), 1);
 	assert_string_equal(e.level, "s0:c4,c6");
 	assert_int_equal(alloc_one(f, "lru2", NULL, NULL, &e, &err), 1);
@@ -795,15 +807,9 @@ static void test_big_transaction(void **state)
 	struct fix *f = *state;
 	mcs_registry_entry e;
 	mcs_error err = {0};
-	char owner[32];
 
 	open_reg(f, NULL);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
-	for (int i = 0; i < 3000; i++) {
-		snprintf(owner, sizeof(owner), "big-%d", i);
-		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
-	}
-	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	alloc_batch(f, "big", 0, 3000);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 3000);
 	assert_int_equal(
 		q(f, "SELECT count(*) FROM pairs WHERE state = 'held'", NULL),
@@ -823,7 +829,6 @@ static void test_checkpoint_elsewhere(void **state)
 	struct fix *f = *state;
 	mcs_registry_entry e;
 	mcs_error err = {0};
-	char owner[32];
 
 	open_reg(f, NULL);
 	assert_int_equal(mcs_registry_checkpoint(f->r, &err), -EINVAL);
@@ -833,13 +838,8 @@ static void test_checkpoint_elsewhere(void **state)
 	 * pages it touched again): about 200 */
 	int n = 0, b;
 	for (b = 0; b < 2000 && !mcs_registry_checkpoint_due(f->r); b++) {
-		assert_int_equal(mcs_registry_begin(f->r, &err), 0);
-		for (int i = 0; i < 300; i++, n++) {
-			snprintf(owner, sizeof(owner), "ck-%d", n);
-			assert_int_equal(
-				alloc_one(f, owner, NULL, NULL, &e, &err), 1);
-		}
-		assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+		alloc_batch(f, "ck", n, 300);
+		n += 300;
 	}
 	assert_true(b > 1 && b < 2000);
 	assert_true(mcs_registry_checkpoint_due(f->r));
