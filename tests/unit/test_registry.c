@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -865,7 +866,7 @@ static void test_checkpoint_elsewhere(void **state)
  * uses). */
 struct ckpt_loop {
 	mcs_registry *r;
-	volatile int stop;
+	atomic_int stop;
 	int runs, errors;
 };
 
@@ -874,7 +875,7 @@ static void *ckpt_thread(void *arg)
 	struct ckpt_loop *c = arg;
 	mcs_error err = {0};
 
-	while (!c->stop) {
+	while (!atomic_load(&c->stop)) {
 		if (mcs_registry_checkpoint(c->r, &err) < 0)
 			c->errors++;
 		c->runs++;
@@ -933,7 +934,7 @@ static void test_checkpoint_gate(void **state)
 		assert_int_equal(mcs_registry_commit_nowait(f->r, &err), 0);
 		assert_int_equal(mcs_registry_sync(f->r, &err), 0);
 	}
-	c.stop = 1;
+	atomic_store(&c.stop, 1);
 	pthread_join(t, NULL);
 	assert_int_equal(c.errors, 0);
 	assert_true(c.runs > 0);
