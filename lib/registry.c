@@ -3,7 +3,8 @@
  * registry.c - the durable registry of mcsd: with walvfs.c (its VFS) the
  * only file of mcskit that includes sqlite3.h.  It owns the schema and its
  * migrations, transactions (one BEGIN IMMEDIATE per call, or one per batch
- * with a SAVEPOINT per call), durability (synchronous=NORMAL plus its own
+ * with a SAVEPOINT per call; each holds the writer gate that a RESTART
+ * checkpoint takes), durability (synchronous=NORMAL plus its own
  * fdatasync of the WAL before a commit is reported), checkpoints off the
  * committing thread when asked, the rules of allocate/release, reconcile,
  * and keeping the in-memory pair index (alloc.c) equal to what is
@@ -770,17 +771,18 @@ int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err)
 
 	if (!r || !r->ck_db)
 		return mcs_error_set(err, -EINVAL, "no checkpoint connection");
-	for (int pass = 0; pass < CKPT_PASSES; pass++) {
+	bool caught_up = false;
+	for (int pass = 0; pass < CKPT_PASSES && !caught_up; pass++) {
 		rc = sqlite3_wal_checkpoint_v2(r->ck_db, "main",
 					       SQLITE_CHECKPOINT_PASSIVE, &log,
 					       &done);
-		/* what the writer appended while this pass ran */
-		if (rc != SQLITE_OK || done < 0 ||
-		    atomic_load(&r->wal_frames) - done <= CKPT_RESTART_LEFT)
+		if (rc != SQLITE_OK || done < 0)
 			break;
+		/* what the writer appended while this pass ran */
+		caught_up =
+			atomic_load(&r->wal_frames) - done <= CKPT_RESTART_LEFT;
 	}
-	if (rc == SQLITE_OK && done >= 0 &&
-	    atomic_load(&r->wal_frames) - done <= CKPT_RESTART_LEFT) {
+	if (caught_up) {
 		/* between two of the writer's transactions; only another
 		 * process's reader can hold it up now, and not for long */
 		pthread_mutex_lock(&r->writer_gate);
@@ -811,15 +813,30 @@ static int registry_tx_begin(mcs_registry *r, mcs_error *err)
 	return k;
 }
 
-/* COMMIT (sql "COMMIT"; on failure ROLLBACK) or ROLLBACK (sql NULL) the
- * transaction of registry_tx_begin() and open the gate again. */
-static int registry_tx_end(mcs_registry *r, const char *sql, mcs_error *err)
+/* End the transaction of registry_tx_begin(): COMMIT when commit is set
+ * (ROLLBACK if that fails), else ROLLBACK; then open the gate again. */
+static int registry_tx_end(mcs_registry *r, bool commit, mcs_error *err)
 {
-	int k = sql ? registry_exec(r, sql, err) : -ECANCELED;
+	int k = commit ? registry_exec(r, "COMMIT", err) : 0;
 
-	if (k < 0)
+	if (!commit || k < 0)
 		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&r->writer_gate);
+	return k;
+}
+
+/* End the open batch (see registry_tx_end); the memory index is rebuilt
+ * when the batch changed it and did not commit. */
+static int registry_batch_end(mcs_registry *r, bool commit, mcs_error *err)
+{
+	int k = registry_tx_end(r, commit, err);
+
+	r->in_batch = false;
+	if ((!commit || k < 0) && r->batch_dirty) {
+		int b = registry_rebuild(r, k < 0 ? NULL : err);
+		if (k >= 0)
+			k = b;
+	}
 	return k;
 }
 
@@ -880,14 +897,14 @@ static int registry_op_end(mcs_registry *r, int k, bool dirty, mcs_error *err)
 		return k;
 	}
 	if (k >= 0) {
-		c = registry_tx_end(r, "COMMIT", err);
+		c = registry_tx_end(r, true, err);
 		if (c >= 0) {
 			c = registry_sync(r, err);
 			return c < 0 ? c : k;
 		}
 		k = c;
 	} else {
-		registry_tx_end(r, NULL, NULL);
+		registry_tx_end(r, false, NULL);
 	}
 	if (dirty)
 		registry_rebuild(r, NULL);
@@ -913,24 +930,14 @@ int mcs_registry_rollback(mcs_registry *r, mcs_error *err)
 {
 	if (!r->in_batch)
 		return mcs_error_set(err, -EBUSY, "registry: no batch open");
-	registry_tx_end(r, NULL, NULL);
-	r->in_batch = false;
-	if (r->batch_dirty)
-		return registry_rebuild(r, err);
-	return 0;
+	return registry_batch_end(r, false, err);
 }
 
 int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err)
 {
-	int k;
-
 	if (!r->in_batch)
 		return mcs_error_set(err, -EBUSY, "registry: no batch open");
-	k = registry_tx_end(r, "COMMIT", err);
-	r->in_batch = false;
-	if (k < 0 && r->batch_dirty)
-		registry_rebuild(r, NULL); /* rolled back */
-	return k < 0 ? k : 0;
+	return registry_batch_end(r, true, err);
 }
 
 int mcs_registry_commit(mcs_registry *r, mcs_error *err)
