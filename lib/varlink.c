@@ -8,10 +8,11 @@
  * client.c).
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,20 +50,6 @@ static int buf_fill(varlink_buf *b, int fd, int flags)
 int varlink_buf_fill(varlink_buf *b, int fd)
 {
 	return buf_fill(b, fd, MSG_DONTWAIT);
-}
-
-/* Make a blocking recv on fd wait at most timeout_ms (0: forever). */
-static int set_rcvtimeo(varlink_buf *b, int fd, int timeout_ms)
-{
-	struct timeval tv = {.tv_sec = timeout_ms / 1000,
-			     .tv_usec = (timeout_ms % 1000) * 1000};
-
-	if (b->rcvtimeo == timeout_ms + 1)
-		return 0;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		return negative_errno();
-	b->rcvtimeo = timeout_ms + 1;
-	return 0;
 }
 
 static void buf_consume(varlink_buf *b, size_t n)
@@ -181,32 +168,31 @@ int varlink_recv(int fd, varlink_buf *b, struct json_object **ret,
 		 int timeout_ms)
 {
 	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-	int k = set_rcvtimeo(b, fd, timeout_ms > 0 ? timeout_ms : 0);
-
-	if (k < 0)
-		return k;
 
 	for (;;) {
 		int r = varlink_buf_take(b, ret);
 		if (r != 0)
 			return r < 0 ? r : 0;
 
+		/* poll, then a recv that does not block: a task asleep in
+		 * recv is woken whenever the peer reads what it sent (the
+		 * kernel wakes a socket's sleepers for write space too),
+		 * while poll sleeps through that: one wake-up per reply, not
+		 * two, and the peer's read makes no wake-up at all */
+		int wait = -1;
 		if (deadline) {
 			long long left = deadline - now_ms();
 			if (left <= 0)
 				return -ETIMEDOUT;
-			/* a message in pieces: only what is left of the
-			 * timeout (one setsockopt, on this slow path) */
-			if (left < timeout_ms) {
-				k = set_rcvtimeo(b, fd, (int)left);
-				if (k < 0)
-					return k;
-			}
+			wait = left > INT_MAX ? INT_MAX : (int)left;
 		}
-		/* blocks for at most SO_RCVTIMEO */
-		r = buf_fill(b, fd, 0);
-		if (r == -EAGAIN && deadline)
-			return -ETIMEDOUT;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int k = poll(&pfd, 1, wait);
+		if (k < 0 && errno != EINTR)
+			return negative_errno();
+		if (k <= 0)
+			continue; /* EINTR, or the deadline: checked above */
+		r = buf_fill(b, fd, MSG_DONTWAIT);
 		if (r == -EAGAIN || r == -EINTR)
 			continue;
 		if (r < 0)

@@ -16,12 +16,10 @@
 
 /* Bytes received but not yet parsed. */
 typedef struct varlink_buf {
-	char *data;   /* owned, malloc'ed */
-	size_t len;   /* bytes held */
-	size_t cap;   /* bytes allocated */
-	size_t scan;  /* data[0..scan) holds no NUL */
-	int rcvtimeo; /* varlink_recv: SO_RCVTIMEO set on the fd, ms + 1;
-			 0: not set by us */
+	char *data;		  /* owned, malloc'ed */
+	size_t len;		  /* bytes held */
+	size_t cap;		  /* bytes allocated */
+	size_t scan;		  /* data[0..scan) holds no NUL */
 	struct json_tokener *tok; /* reused for every message, or NULL */
 } varlink_buf;
 
@@ -61,9 +59,9 @@ int varlink_send(int fd, struct json_object *obj);
 
 /*
  * Read one message from a blocking fd into *ret, buffering the surplus in
- * b.  timeout_ms > 0 bounds the wait (-ETIMEDOUT).  The bound is the fd's
- * SO_RCVTIMEO, set when it differs from the last call's (b remembers), so
- * a reply costs one blocking recv, not a poll and a recv.  Returns 0,
+ * b.  timeout_ms > 0 bounds the whole wait (-ETIMEDOUT).  It waits in
+ * poll(), then reads without blocking: a blocking recv would also be woken,
+ * for nothing, when the peer reads our request.  Returns 0,
  * -ECONNRESET when the peer closed, -EMSGSIZE, -EBADMSG or -errno.
  */
 int varlink_recv(int fd, varlink_buf *b, struct json_object **ret,

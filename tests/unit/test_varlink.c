@@ -3,8 +3,8 @@
  * test_varlink.c - unit tests for lib/varlink.c: NUL framing over a real
  * socketpair (several messages in one read, one message split across
  * reads), the size limit, broken JSON, trailing bytes and non-objects,
- * the timeout (also for a message that arrives in pieces), and the
- * call/reply/error builders.
+ * the timeout (also for a message that arrives in pieces), one wake-up
+ * per reply, and the call/reply/error builders.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -198,8 +199,7 @@ static long long ms_now(void)
 }
 
 /* Half a message 200 ms into a 300 ms timeout, then nothing: the wait
- * ends at 300 ms, not 300 ms after the half arrived (SO_RCVTIMEO is
- * per recv; varlink_recv lowers it to what is left). */
+ * ends at 300 ms, not 300 ms after the half arrived. */
 static void test_timeout_split_message(void **state)
 {
 	struct pair *p = *state;
@@ -220,6 +220,42 @@ static void test_timeout_split_message(void **state)
 	waitpid(child, &st, 0);
 	assert_int_equal(st, 0);
 	assert_true(took >= 290 && took < 450);
+	varlink_buf_free(&b);
+}
+
+/* A client waiting for its reply sleeps once: the peer reading the
+ * request 30 ms later must not wake it (a blocking recv is woken then, as
+ * the kernel wakes a socket's sleepers for write space too), only the
+ * reply 30 ms after that.  Counted as this thread's voluntary context
+ * switches. */
+static void test_one_wakeup_per_reply(void **state)
+{
+	struct pair *p = *state;
+	varlink_buf b = {0};
+	struct json_object *o = NULL;
+	struct rusage before, after;
+
+	raw_send(p->b, "{\"method\":\"x\"}", 15);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		char buf[64];
+		struct timespec ts = {0, 30 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (read(p->a, buf, sizeof(buf)) != 15)
+			_exit(1);
+		nanosleep(&ts, NULL);
+		_exit(write(p->a, "{\"parameters\":{}}", 18) == 18 ? 0 : 1);
+	}
+	assert_int_equal(getrusage(RUSAGE_THREAD, &before), 0);
+	assert_int_equal(varlink_recv(p->b, &b, &o, 5000), 0);
+	assert_int_equal(getrusage(RUSAGE_THREAD, &after), 0);
+	int st = -1;
+	waitpid(child, &st, 0);
+	assert_int_equal(st, 0);
+	assert_true(json_object_object_get_ex(o, "parameters", NULL));
+	assert_int_equal(after.ru_nvcsw - before.ru_nvcsw, 1);
+	json_object_put(o);
 	varlink_buf_free(&b);
 }
 
@@ -259,6 +295,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_and_eof, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_split_message,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_wakeup_per_reply,
 						setup, teardown),
 		cmocka_unit_test(test_builders),
 	};
