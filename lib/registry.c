@@ -16,8 +16,10 @@
  *  - a held pair has >= 1 owner row; all its owners have the same
  *    group_name (NULL: then exactly one owner, the pair's holder) -
  *    enforced by triggers too;
- *  - the memory index equals the tables: after any failure that might have
- *    diverged (a failed commit, a batch rollback) it is rebuilt from them.
+ *  - the memory index and the count of owner rows equal the tables: after
+ *    any failure that might have diverged (a failed commit, a batch
+ *    rollback) they are rebuilt from them.  A call that changes either
+ *    reports itself dirty.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -218,7 +220,8 @@ struct mcs_registry {
 	bool batch_dirty;	       /* memory changed in this batch */
 	int64_t next_seq;	       /* next release_seq to write */
 	uint64_t held_outside;	       /* held pairs outside the range */
-	uint32_t *excluded;	       /* excluded indices (always excluded) */
+	uint64_t owners;    /* rows of owners: Status without a table scan */
+	uint32_t *excluded; /* excluded indices (always excluded) */
 	size_t n_excluded;
 	int wal_fd; /* our own fd of the -wal file (fdatasync), or -1 */
 	char boot_id[37];
@@ -389,12 +392,21 @@ static int64_t registry_index_key(const mcs_registry *r, uint32_t idx)
 	return pair_key(x, y);
 }
 
-/* Rebuild the memory index (and next_seq) from the tables. */
+/* Rebuild the memory index, next_seq and the owner count from the
+ * tables. */
 static int registry_rebuild(mcs_registry *r, mcs_error *err)
 {
 	_cleanup_(sqlite3_finalize_p) sqlite3_stmt *s = NULL;
+	_cleanup_(sqlite3_finalize_p) sqlite3_stmt *c = NULL;
 	int rc;
 
+	rc = sqlite3_prepare_v2(r->db, "SELECT count(*) FROM owners", -1, &c,
+				NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(c);
+	if (rc != SQLITE_ROW)
+		return registry_sqlite_error(r, rc, err, "count owners");
+	r->owners = (uint64_t)sqlite3_column_int64(c, 0);
 	alloc_reset(r->pairs);
 	r->held_outside = 0;
 	r->next_seq = 1;
@@ -1162,8 +1174,11 @@ static int registry_insert_owner(mcs_registry *r,
 	bind_text_or_null(s, 9, req->type);
 	sqlite3_bind_int64(s, 10, now);
 	k = registry_step_done(r, s, err, "insert owner");
-	if (k < 0 || !row)
+	if (k < 0)
 		return k;
+	r->owners++; /* the caller reports itself dirty */
+	if (!row)
+		return 0;
 	memset(row, 0, sizeof(*row));
 	snprintf(row->owner, sizeof(row->owner), "%s", req->owner);
 	key_level(key, row->level);
@@ -1232,6 +1247,7 @@ static int registry_allocate_locked(mcs_registry *r,
 					"group %s holds %s, not %s", group,
 					level, want);
 			k = registry_insert_owner(r, req, key, ret, err);
+			*dirty = k >= 0;
 			return k < 0 ? k : 1;
 		}
 	}
@@ -1326,6 +1342,8 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 	k = registry_step_done(r, s, err, "delete owner");
 	if (k < 0)
 		goto out;
+	r->owners--;
+	dirty = true;
 	if (*cur.group) {
 		s = registry_stmt(r, STMT_GROUP_COUNT, err);
 		if (!s) {
@@ -1358,7 +1376,6 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 	if (k < 0)
 		goto out;
 	r->next_seq++;
-	dirty = true;
 	if (registry_key_index(r, key, &idx) == 0 &&
 	    alloc_state(r->pairs, idx) != ALLOC_EXCLUDED)
 		alloc_set(r->pairs, idx, ALLOC_QUARANTINED);
@@ -1424,15 +1441,7 @@ int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret)
 	ret->used = alloc_count(r->pairs, ALLOC_HELD) + r->held_outside;
 	ret->quarantined = alloc_count(r->pairs, ALLOC_QUARANTINED);
 	ret->free = alloc_count(r->pairs, ALLOC_FREE) + ret->quarantined;
-	{
-		sqlite3_stmt *s = NULL;
-
-		if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM owners", -1,
-				       &s, NULL) == SQLITE_OK &&
-		    sqlite3_step(s) == SQLITE_ROW)
-			ret->owners = (uint64_t)sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-	}
+	ret->owners = r->owners;
 	return 0;
 }
 

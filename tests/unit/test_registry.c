@@ -9,7 +9,8 @@
  * pidfds, a small throughput figure (single vs batched commits), the
  * migration of a version-1 database, the trigger that refuses a second
  * owner of a pair written behind the registry's back, and the split
- * commit (commit_nowait, then sync) that mcsd's pipeline uses.
+ * commit (commit_nowait, then sync) that mcsd's pipeline uses, and the
+ * owner count that Status reads from memory.
  */
 #include <errno.h>
 #include <poll.h>
@@ -506,6 +507,73 @@ static void test_batches(void **state)
 			 45);
 }
 
+/* Status counts owner rows from memory; each way a call or a batch ends
+ * keeps that count equal to the table's. */
+static void assert_owners(struct fix *f, long long want)
+{
+	mcs_registry_counts st;
+
+	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(st.owners, want);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), want);
+}
+
+static void test_status_owner_count(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_config cfg = range_cfg(0, 9);
+	mcs_registry_entry e;
+	mcs_error err = {0};
+
+	open_reg(f, &cfg);
+	assert_owners(f, 0);
+	assert_int_equal(alloc_one(f, "a", NULL, NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "x", "pod", NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "y", "pod", NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "a", NULL, NULL, &e, &err), 0);
+	assert_owners(f, 3);
+	/* a member leaves, the group keeps its level */
+	assert_int_equal(mcs_registry_release(f->r, "x", 0, &err), 0);
+	assert_owners(f, 2);
+	assert_int_equal(mcs_registry_release(f->r, "x", 0, &err), -ENOENT);
+	assert_owners(f, 2);
+
+	/* a rolled-back batch: new owners, a group join, releases */
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(alloc_one(f, "b", NULL, NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
+	assert_int_equal(mcs_registry_release(f->r, "y", 0, &err), 0);
+	assert_int_equal(mcs_registry_release(f->r, "a", 0, &err), 0);
+	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
+	assert_owners(f, 2);
+	/* ... and batches with only a join or only a member leaving */
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
+	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
+	assert_owners(f, 2);
+	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcs_registry_release(f->r, "z", 0, &err), 0);
+	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
+	assert_owners(f, 3);
+	assert_int_equal(mcs_registry_release(f->r, "z", 0, &err), 0);
+
+	/* a committed batch with a failing call */
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
+	assert_int_equal(alloc_one(f, "w", NULL, e.level, &e, &err), -EEXIST);
+	assert_int_equal(mcs_registry_release(f->r, "a", 0, &err), 0);
+	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	assert_owners(f, 2);
+
+	/* reopened: counted from the table */
+	open_reg(f, &cfg);
+	assert_owners(f, 2);
+	assert_int_equal(mcs_registry_release(f->r, "y", 0, &err), 0);
+	assert_int_equal(mcs_registry_release(f->r, "z", 0, &err), 0);
+	assert_owners(f, 0);
+}
+
 static void test_list(void **state)
 {
 	struct fix *f = *state;
@@ -986,6 +1054,7 @@ int main(void)
 		T(test_reopen_and_reconcile),
 		T(test_uid_checks),
 		T(test_batches),
+		T(test_status_owner_count),
 		T(test_list),
 		T(test_pidfd),
 		T(test_throughput),
