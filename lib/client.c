@@ -254,29 +254,98 @@ MCS_EXPORT int mcs_client_lookup(mcs_client *c, const char *owner,
 	return 0;
 }
 
+/* Append the entries of one List reply to (*v, *n, *cap); copy its next
+ * (or "") into next. */
+static int list_take(struct json_object *reply, mcs_lease **v, size_t *n,
+		     size_t *cap, char next[MCS_OWNER_MAX + 1], mcs_error *err)
+{
+	struct json_object *arr;
+
+	if (!json_object_object_get_ex(reply, "entries", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return mcs_error_set(err, -EPROTO,
+				     "List: reply without entries");
+	size_t k = json_object_array_length(arr);
+	if (*n + k > *cap) {
+		size_t ncap = *cap ? *cap : 64;
+		while (ncap < *n + k)
+			ncap *= 2;
+		mcs_lease *nv = reallocarray(*v, ncap, sizeof(**v));
+		if (!nv)
+			return mcs_error_set(err, -ENOMEM, "out of memory");
+		*v = nv;
+		*cap = ncap;
+	}
+	for (size_t i = 0; i < k; i++)
+		lease_from_json(json_object_array_get_idx(arr, i),
+				&(*v)[(*n)++]);
+	const char *nx = get_str(reply, "next");
+	snprintf(next, MCS_OWNER_MAX + 1, "%s", nx ? nx : "");
+	return 0;
+}
+
+/* One List call: the page after `after` (NULL: the first) appended. */
+static int list_call(mcs_client *c, const char *after, mcs_lease **v, size_t *n,
+		     size_t *cap, char next[MCS_OWNER_MAX + 1], mcs_error *err)
+{
+	struct json_object *params = NULL, *reply = NULL;
+
+	if (after && *after) {
+		params = json_object_new_object();
+		if (!params ||
+		    json_object_object_add(params, "after",
+					   json_object_new_string(after)) < 0) {
+			json_object_put(params);
+			return mcs_error_set(err, -ENOMEM, "out of memory");
+		}
+	}
+	int r = client_call(c, "io.mcskit.Labels.List", params, &reply, err);
+	if (r < 0)
+		return r;
+	r = list_take(reply, v, n, cap, next, err);
+	json_object_put(reply);
+	return r;
+}
+
+MCS_EXPORT int mcs_client_list_page(mcs_client *c, const char *after,
+				    mcs_lease **ret_leases, size_t *ret_n,
+				    char ret_next[MCS_OWNER_MAX + 1],
+				    mcs_error *err)
+{
+	mcs_lease *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = list_call(c, after, &v, &n, &cap, ret_next, err);
+
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret_leases = n ? v : NULL;
+	if (!n)
+		free(v);
+	*ret_n = n;
+	return 0;
+}
+
 MCS_EXPORT int mcs_client_list(mcs_client *c, mcs_lease **ret_leases,
 			       size_t *ret_n, mcs_error *err)
 {
-	struct json_object *reply = NULL, *arr;
-	int r = client_call(c, "io.mcskit.Labels.List", NULL, &reply, err);
-	if (r < 0)
-		return r;
-	if (!json_object_object_get_ex(reply, "entries", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		json_object_put(reply);
-		return mcs_error_set(err, -EPROTO,
-				     "List: reply without entries");
-	}
-	size_t n = json_object_array_length(arr);
-	mcs_lease *v = n ? calloc(n, sizeof(*v)) : NULL;
-	if (n && !v) {
-		json_object_put(reply);
-		return mcs_error_set(err, -ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++)
-		lease_from_json(json_object_array_get_idx(arr, i), &v[i]);
-	json_object_put(reply);
-	*ret_leases = v;
+	mcs_lease *v = NULL;
+	size_t n = 0, cap = 0;
+	char next[MCS_OWNER_MAX + 1] = "";
+
+	do {
+		char after[MCS_OWNER_MAX + 1];
+		memcpy(after, next, sizeof(after));
+		int r = list_call(c, after, &v, &n, &cap, next, err);
+		if (r < 0) {
+			free(v);
+			return r;
+		}
+	} while (*next);
+	*ret_leases = n ? v : NULL;
+	if (!n)
+		free(v);
 	*ret_n = n;
 	return 0;
 }

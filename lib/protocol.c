@@ -86,8 +86,10 @@ static const char interface_description[] =
 	"  mount_label: string\n"
 	")\n"
 	"\n"
-	"# Every entry the caller may see (root: all; others: their own).\n"
-	"method List() -> (entries: []Entry)\n"
+	"# The entries the caller may see (root: all; others: their own), in\n"
+	"# owner order, a page at a time: those after owner `after`, and\n"
+	"# `next` when more may follow (call again with after: next).\n"
+	"method List(after: ?string) -> (entries: []Entry, next: ?string)\n"
 	"\n"
 	"# Counts of pairs in the configured range.\n"
 	"method Status() -> (total: int, used: int, free: int, quarantined: "
@@ -276,26 +278,6 @@ static int reg_release(protocol *p, const char *owner, uid_t uid, char *msg,
 	return r;
 }
 
-static int reg_list(protocol *p, struct entry **ret, size_t *ret_n)
-{
-	mcs_registry_entry *rows = NULL;
-	size_t n = 0;
-	int r = mcs_registry_list(p->reg, &rows, &n, NULL);
-	if (r < 0)
-		return r;
-	struct entry *v = n ? calloc(n, sizeof(*v)) : NULL;
-	if (n && !v) {
-		free(rows);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		entry_from_row(&rows[i], &v[i]);
-	free(rows);
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
 static int reg_status(protocol *p, struct counts *ret)
 {
 	mcs_registry_counts c;
@@ -324,33 +306,61 @@ int protocol_lease_ended(protocol *p, const char *owner, pid_t pid)
 	return r < 0 ? r : 1;
 }
 
+/* Rows read per page when walking the whole registry. */
+#define WALK_PAGE 256
+
 int protocol_watch_existing(protocol *p, protocol_lease **ret, size_t *ret_n)
 {
-	mcs_registry_entry *rows = NULL;
-	size_t n = 0, k = 0;
-	int r = mcs_registry_list(p->reg, &rows, &n, NULL);
-	if (r < 0)
-		return r;
-	protocol_lease *v = calloc(n ? n : 1, sizeof(*v));
-	if (!v) {
-		free(rows);
+	_cleanup_free_ mcs_registry_entry *rows =
+		calloc(WALK_PAGE, sizeof(*rows));
+	_cleanup_free_ protocol_lease *v = NULL;
+	char after[sizeof(rows->owner)] = "";
+	size_t n, k = 0, cap = 0;
+
+	if (!rows)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (rows[i].kind != MCS_REGISTRY_LEASE || rows[i].pid <= 0)
-			continue;
-		int fd = mcs_pidfd_open(rows[i].pid, rows[i].pid_start);
-		if (fd < 0)
-			continue; /* gone since reconcile: next restart */
-		v[k].pidfd = fd;
-		v[k].pid = rows[i].pid;
-		snprintf(v[k].owner, sizeof(v[k].owner), "%s", rows[i].owner);
-		k++;
-	}
-	free(rows);
-	*ret = v;
+	/* a page at a time: a full registry's rows take 300 MB at once,
+	 * its leases with a pid far fewer */
+	do {
+		int r = mcs_registry_list_page(p->reg, after, rows, WALK_PAGE,
+					       &n, NULL);
+		if (r < 0) {
+			for (size_t i = 0; i < k; i++)
+				close(v[i].pidfd);
+			return r;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (rows[i].kind != MCS_REGISTRY_LEASE ||
+			    rows[i].pid <= 0)
+				continue;
+			if (k == cap) {
+				size_t ncap = cap ? 2 * cap : 16;
+				protocol_lease *nv =
+					reallocarray(v, ncap, sizeof(*v));
+				if (!nv) {
+					for (size_t j = 0; j < k; j++)
+						close(v[j].pidfd);
+					return -ENOMEM;
+				}
+				v = nv;
+				cap = ncap;
+			}
+			int fd = mcs_pidfd_open(rows[i].pid, rows[i].pid_start);
+			if (fd < 0)
+				continue; /* gone since reconcile: next restart
+					   */
+			v[k].pidfd = fd;
+			v[k].pid = rows[i].pid;
+			snprintf(v[k].owner, sizeof(v[k].owner), "%s",
+				 rows[i].owner);
+			k++;
+		}
+		if (n)
+			snprintf(after, sizeof(after), "%s", rows[n - 1].owner);
+	} while (n == WALK_PAGE);
+	*ret = k ? TAKE_PTR(v) : calloc(1, sizeof(**ret));
 	*ret_n = k;
-	return 0;
+	return *ret ? 0 : -ENOMEM;
 }
 
 /* Map a registry failure onto the varlink error a client sees. */
@@ -682,26 +692,44 @@ static struct json_object *do_owner_call(protocol *p, const protocol_peer *peer,
 	return varlink_reply_new(NULL);
 }
 
+/* Rows per List reply: 64 entries of the longest owner and group names
+ * serialise to under 45 KiB, below VARLINK_MSG_MAX (test_protocol checks
+ * it), and the registry thread reads no more than that per call. */
+#define LIST_PAGE 64
+
 static struct json_object *do_list(protocol *p, const protocol_peer *peer,
 				   struct json_object *params)
 {
-	const char *bad = check_params(params, NULL, 0);
+	static const char *const keys[] = {"after:s"};
+	const char *bad = check_params(params, keys, ELEMENTSOF(keys));
 	if (bad)
 		return invalid_parameter(bad);
+	const char *after = opt_str(params, "after");
+	if (after && !valid_owner(after))
+		return invalid_parameter("after");
 	if (peer->denied)
 		return denied("refused by the SELinux policy");
-	struct entry *v = NULL;
+	_cleanup_free_ mcs_registry_entry *rows =
+		calloc(LIST_PAGE, sizeof(*rows));
 	size_t n = 0;
-	int r = reg_list(p, &v, &n);
+	int r = rows ? mcs_registry_list_page(p->reg, after, rows, LIST_PAGE,
+					      &n, NULL)
+		     : -ENOMEM;
 	if (r < 0)
 		return registry_error(r, NULL, NULL, NULL);
 	struct json_object *arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		if (peer->uid == 0 || v[i].uid == peer->uid)
-			json_object_array_add(arr, entry_json(&v[i]));
-	free(v);
+	for (size_t i = 0; i < n; i++) {
+		struct entry e;
+		entry_from_row(&rows[i], &e);
+		/* others' rows are skipped, yet they end the page: a page
+		 * costs the same for everyone */
+		if (peer->uid == 0 || e.uid == peer->uid)
+			json_object_array_add(arr, entry_json(&e));
+	}
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "entries", arr);
+	if (n == LIST_PAGE)
+		add_str(o, "next", rows[n - 1].owner);
 	return varlink_reply_new(o);
 }
 

@@ -168,6 +168,7 @@ enum {
 	STMT_PAIR_TAKE,
 	STMT_PAIR_RELEASE,
 	STMT_LIST,
+	STMT_LIST_PAGE,
 	STMT_LEASES,
 	STMT_SAVEPOINT,
 	STMT_RELEASE_SAVEPOINT,
@@ -204,6 +205,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
 			      " release_seq = ?2, released_at = ?3"
 			      " WHERE pair = ?1",
 	[STMT_LIST] = "SELECT " OWNER_COLS " FROM owners ORDER BY owner",
+	[STMT_LIST_PAGE] = "SELECT " OWNER_COLS " FROM owners WHERE owner > ?1"
+			   " ORDER BY owner LIMIT ?2",
 	[STMT_LEASES] = "SELECT owner, pid, pid_start, boot_id FROM owners"
 			" WHERE kind = 'lease' ORDER BY owner",
 	[STMT_SAVEPOINT] = "SAVEPOINT op",
@@ -1428,6 +1431,31 @@ int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
 		return registry_sqlite_error(r, rc, err, "list");
 	*ret_n = n;
 	*ret_entries = n ? TAKE_PTR(v) : NULL;
+	return 0;
+}
+
+int mcs_registry_list_page(mcs_registry *r, const char *after,
+			   mcs_registry_entry *entries, size_t max,
+			   size_t *ret_n, mcs_error *err)
+{
+	sqlite3_stmt *s;
+	size_t n = 0;
+	int rc = SQLITE_DONE;
+
+	if (!r || !entries || !ret_n || max == 0 || max > INT32_MAX)
+		return mcs_error_set(err, -EINVAL, "list: bad arguments");
+	s = registry_stmt(r, STMT_LIST_PAGE, err);
+	if (!s)
+		return -EIO;
+	/* every owner sorts after "": names are never empty */
+	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		registry_row_to_entry(s, &entries[n++]);
+	sqlite3_reset(s);
+	if (n < max && rc != SQLITE_DONE)
+		return registry_sqlite_error(r, rc, err, "list");
+	*ret_n = n;
 	return 0;
 }
 

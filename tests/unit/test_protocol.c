@@ -4,8 +4,9 @@
  * temporary file: each call decoded into the right reply or varlink error
  * (table of malformed calls), authorisation per method and uid, the
  * labels built from the level, GetInfo, and GetInterfaceDescription equal
- * to mcsd/io.mcskit.Labels.varlink.  A rejected call leaves the registry's
- * Status unchanged.
+ * to mcsd/io.mcskit.Labels.varlink, List by pages (the largest page fits
+ * in a message).  A rejected call leaves the registry's Status
+ * unchanged.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "protocol.h"
+#include "varlink.h"
 
 struct fx {
 	char dir[64];
@@ -249,6 +251,136 @@ static void test_authorisation(void **state)
 	assert_int_equal(used(f), 0);
 }
 
+/* Allocate owner (in group, when not NULL) as root; assert it worked. */
+static void alloc_ok(struct fx *f, const char *owner, const char *group)
+{
+	struct json_object *params = json_object_new_object();
+	json_object_object_add(params, "owner", json_object_new_string(owner));
+	if (group)
+		json_object_object_add(params, "group",
+				       json_object_new_string(group));
+	struct json_object *c =
+		varlink_call_new("io.mcskit.Labels.Allocate", params);
+	struct json_object *r = call(f, &root, json_object_to_json_string(c));
+	assert_string_equal(error_of(r), "");
+	json_object_put(r);
+	json_object_put(c);
+}
+
+/* One List call after `after` (NULL: none); the entries array. */
+static size_t list_page(struct fx *f, const protocol_peer *peer,
+			const char *after, char *next, size_t next_size,
+			struct json_object **ret_reply)
+{
+	char text[512];
+	struct json_object *p, *e, *nx;
+
+	if (after)
+		snprintf(text, sizeof(text),
+			 "{\"method\":\"io.mcskit.Labels.List\","
+			 "\"parameters\":{\"after\":\"%s\"}}",
+			 after);
+	else
+		snprintf(text, sizeof(text),
+			 "{\"method\":\"io.mcskit.Labels.List\"}");
+	struct json_object *r = call(f, peer, text);
+	assert_string_equal(error_of(r), "");
+	assert_true(json_object_object_get_ex(r, "parameters", &p));
+	assert_true(json_object_object_get_ex(p, "entries", &e));
+	snprintf(next, next_size, "%s",
+		 json_object_object_get_ex(p, "next", &nx)
+			 ? json_object_get_string(nx)
+			 : "");
+	*ret_reply = r;
+	return json_object_array_length(e);
+}
+
+/* 150 owners (one pod: the range has 45 pairs) come in pages of 64, 64
+ * and 22, each owner once and in order; a stranger's pages hold none of
+ * them yet go on; a bad cursor is refused. */
+static void test_list_pages(void **state)
+{
+	struct fx *f = *state;
+	char owner[32], next[300] = "", after[300], prev[300] = "";
+	size_t sizes[4], npages = 0, total = 0;
+	struct json_object *r, *p, *e;
+
+	for (int i = 0; i < 150; i++) {
+		snprintf(owner, sizeof(owner), "m%03d", i);
+		alloc_ok(f, owner, "pod");
+	}
+	do {
+		snprintf(after, sizeof(after), "%s", next);
+		size_t n = list_page(f, &root, npages ? after : NULL, next,
+				     sizeof(next), &r);
+		assert_true(npages < 4);
+		sizes[npages++] = n;
+		assert_true(json_object_object_get_ex(r, "parameters", &p));
+		assert_true(json_object_object_get_ex(p, "entries", &e));
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *o, *v;
+			o = json_object_array_get_idx(e, i);
+			assert_true(json_object_object_get_ex(o, "owner", &v));
+			const char *name = json_object_get_string(v);
+			assert_true(strcmp(prev, name) < 0);
+			snprintf(prev, sizeof(prev), "%s", name);
+		}
+		total += n;
+		if (*next)
+			assert_string_equal(next, prev);
+		json_object_put(r);
+	} while (*next);
+	assert_int_equal(npages, 3);
+	assert_int_equal(sizes[0], 64);
+	assert_int_equal(sizes[1], 64);
+	assert_int_equal(sizes[2], 22);
+	assert_int_equal(total, 150);
+
+	assert_int_equal(list_page(f, &stranger, NULL, next, sizeof(next), &r),
+			 0);
+	assert_string_equal(next, "m063");
+	json_object_put(r);
+
+	r = call(f, &root,
+		 "{\"method\":\"io.mcskit.Labels.List\",\"parameters\":{"
+		 "\"after\":\"a b\"}}");
+	assert_string_equal(error_of(r), IP);
+	assert_string_equal(param(r, "parameter"), "after");
+	json_object_put(r);
+	r = call(f, &root,
+		 "{\"method\":\"io.mcskit.Labels.List\",\"parameters\":{"
+		 "\"after\":7}}");
+	assert_string_equal(error_of(r), IP);
+	json_object_put(r);
+}
+
+/* The largest page there can be (64 owners and their group, all names
+ * 255 characters long) fits in one message. */
+static void test_list_page_fits(void **state)
+{
+	struct fx *f = *state;
+	char owner[256], group[256], next[300];
+	struct json_object *r;
+	char *text = NULL;
+	size_t len = 0;
+
+	memset(group, 'g', 255);
+	group[255] = '\0';
+	for (int i = 0; i < 64; i++) {
+		memset(owner, 'o', 255);
+		owner[255] = '\0';
+		snprintf(owner, 4, "%03d", i);
+		owner[3] = 'o';
+		alloc_ok(f, owner, group);
+	}
+	assert_int_equal(list_page(f, &root, NULL, next, sizeof(next), &r), 64);
+	assert_int_equal(varlink_serialize(r, &text, &len), 0);
+	assert_true(len > 64 * 2 * 255);
+	assert_true(len <= VARLINK_MSG_MAX);
+	free(text);
+	json_object_put(r);
+}
+
 static void test_service(void **state)
 {
 	struct fx *f = *state;
@@ -283,6 +415,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_allocate_labels_and_idempotence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authorisation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_list_pages, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_list_page_fits, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_service, setup, teardown),
 	};

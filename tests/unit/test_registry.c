@@ -6,10 +6,10 @@
  * (shared level, freed with the last member), explicit levels, LRU reuse,
  * the reserved level, reopen, reconcile (dead pid, reused pid, other
  * boot, reservations kept), uid checks, batches with a failing call,
- * pidfds, a small throughput figure (single vs batched commits), the
- * migration of a version-1 database, the trigger that refuses a second
- * owner of a pair written behind the registry's back, and the split
- * commit (commit_nowait, then sync) that mcsd's pipeline uses, and the
+ * listing whole and by pages, pidfds, a small throughput figure (single vs
+ * batched commits), the migration of a version-1 database, the trigger that
+ * refuses a second owner of a pair written behind the registry's back, and the
+ * split commit (commit_nowait, then sync) that mcsd's pipeline uses, and the
  * owner count that Status reads from memory.
  */
 #include <errno.h>
@@ -598,6 +598,54 @@ static void test_list(void **state)
 	free(v);
 }
 
+/* Pages of 10 over 45 owners: every owner once, in order, the last page
+ * short; a cursor that is no owner works; bad arguments change nothing. */
+static void test_list_page(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_config cfg = range_cfg(0, 9);
+	mcs_registry_entry *all = NULL, page[10];
+	mcs_error err = {0};
+	char after[MCS_REGISTRY_OWNER_MAX + 1] = "";
+	size_t n, total = 0, nall = 0, pages = 0;
+
+	open_reg(f, &cfg);
+	alloc_batch(f, "o", 0, 45);
+	assert_int_equal(mcs_registry_list(f->r, &all, &nall, &err), 0);
+	assert_int_equal(nall, 45);
+	do {
+		assert_int_equal(
+			mcs_registry_list_page(f->r, after, page, 10, &n, &err),
+			0);
+		for (size_t i = 0; i < n; i++) {
+			assert_string_equal(page[i].owner,
+					    all[total + i].owner);
+			assert_string_equal(page[i].level,
+					    all[total + i].level);
+		}
+		total += n;
+		pages++;
+		if (n)
+			snprintf(after, sizeof(after), "%s", page[n - 1].owner);
+	} while (n == 10);
+	assert_int_equal(total, 45);
+	assert_int_equal(pages, 5);
+	/* after a name that is no owner: from the next one on (text
+	 * order: o-44 < o-44x < o-5 < ... < o-9) */
+	assert_int_equal(
+		mcs_registry_list_page(f->r, "o-44x", page, 10, &n, &err), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(page[0].owner, "o-5");
+	assert_string_equal(page[4].owner, "o-9");
+	assert_int_equal(mcs_registry_list_page(f->r, NULL, page, 3, &n, &err),
+			 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(page[0].owner, all[0].owner);
+	assert_int_equal(mcs_registry_list_page(f->r, "", page, 0, &n, &err),
+			 -EINVAL);
+	free(all);
+}
+
 static void test_pidfd(void **state)
 {
 	uint64_t start;
@@ -1056,6 +1104,7 @@ int main(void)
 		T(test_batches),
 		T(test_status_owner_count),
 		T(test_list),
+		T(test_list_page),
 		T(test_pidfd),
 		T(test_throughput),
 		T(test_migrate_v1),

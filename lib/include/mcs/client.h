@@ -114,12 +114,25 @@ MCS_EXPORT int mcs_client_lookup(mcs_client *c, const char *owner,
 				 mcs_lease *ret, mcs_error *err);
 
 /*
- * List the entries the caller may see (root: all; others: their own).
- * On success *ret_leases is a malloc'ed array of *ret_n entries the caller
+ * List the entries the caller may see (root: all; others: their own), in
+ * owner order: every page of List, one call each (64 rows a page).  On
+ * success *ret_leases is a malloc'ed array of *ret_n entries the caller
  * frees with free() (NULL when *ret_n is 0).
  */
 MCS_EXPORT int mcs_client_list(mcs_client *c, mcs_lease **ret_leases,
 			       size_t *ret_n, mcs_error *err);
+
+/*
+ * One page of that list: the entries after owner `after` (NULL or "": from
+ * the first), as mcs_client_list() returns them, with ret_next set to the
+ * `after` of the next page, or "" after the last.  A page may hold no
+ * entry of the caller's and still have a next one.  To walk a large
+ * registry without holding all of it.
+ */
+MCS_EXPORT int mcs_client_list_page(mcs_client *c, const char *after,
+				    mcs_lease **ret_leases, size_t *ret_n,
+				    char ret_next[MCS_OWNER_MAX + 1],
+				    mcs_error *err);
 
 /* Counts of the registry. */
 MCS_EXPORT int mcs_client_status(mcs_client *c, mcs_status *ret,

@@ -148,12 +148,25 @@ MCS_EXPORT int mcs_registry_lookup(mcs_registry *r, const char *owner,
 
 /*
  * All owner rows, ordered by owner.  *ret_entries is a malloc'ed array of
- * *ret_n entries that the caller frees with free() (NULL when empty).
- * Returns 0, -ENOMEM, -EIO.
+ * *ret_n entries that the caller frees with free() (NULL when empty):
+ * over 600 bytes a row, so a large registry is better read with
+ * mcs_registry_list_page().  Returns 0, -ENOMEM, -EIO.
  */
 MCS_EXPORT int mcs_registry_list(mcs_registry *r,
 				 mcs_registry_entry **ret_entries,
 				 size_t *ret_n, mcs_error *err);
+
+/*
+ * One page of owner rows: at most max of those whose owner sorts after
+ * `after` (NULL or "": from the first), ordered by owner, into the
+ * caller's entries[max]; *ret_n of them.  Fewer than max: the end.  The
+ * work is bounded by max, so a caller pages through a large registry
+ * without holding it (or memory) up: pass the last owner returned as the
+ * next `after`.  Returns 0, -EINVAL, -EIO.
+ */
+MCS_EXPORT int mcs_registry_list_page(mcs_registry *r, const char *after,
+				      mcs_registry_entry *entries, size_t max,
+				      size_t *ret_n, mcs_error *err);
 
 /* Counts (from memory, O(1)).  Returns 0. */
 MCS_EXPORT int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);

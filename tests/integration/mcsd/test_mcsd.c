@@ -283,6 +283,28 @@ static void test_concurrent_and_restart(void)
 	   "Allocate is idempotent per owner (%s)", l.level);
 	mcs_client_free(c);
 
+	/* List pages through them all (more than fit in one message): in
+	 * owner order, each once, with the acknowledged level */
+	c = conn();
+	mcs_lease *all = NULL;
+	size_t n = 0;
+	int lr = c ? mcs_client_list(c, &all, &n, NULL) : -1, bad = 0;
+	for (size_t i = 0; lr == 0 && i < n; i++) {
+		int t = -1, j = -1;
+		if (i > 0 && strcmp(all[i - 1].owner, all[i].owner) >= 0)
+			bad++;
+		else if (sscanf(all[i].owner, "ctr-%d-%d", &t, &j) != 2 ||
+			 t < 0 || t >= NTHREADS || j < 0 || j >= PER ||
+			 strcmp(all[i].level, workers[t].levels[j]) != 0)
+			bad++;
+	}
+	ok(lr == 0 && n == (size_t)(NTHREADS * PER) && bad == 0,
+	   "List: all %zu entries, in owner order, levels as acknowledged "
+	   "(%d wrong)",
+	   n, bad);
+	free(all);
+	mcs_client_free(c);
+
 	int st = stop_daemon(SIGTERM);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "SIGTERM: clean exit (status %d)", st);
