@@ -129,8 +129,13 @@ struct mcs_server {
 	protocol *proto;
 	int epfd;
 	struct watch listen; /* W_LISTEN */
-	struct watch sig;    /* W_SIGNAL */
-	bool own_socket;     /* we created socket_path: unlink at free */
+	/* /dev/null, held to be given up when we run out of descriptors:
+	 * then a pending connection is taken and closed at once, instead of
+	 * left queued to wake epoll again and again (a busy loop) */
+	int spare_fd;
+	bool refusing;	  /* refusing connections now: said once, not each */
+	struct watch sig; /* W_SIGNAL */
+	bool own_socket;  /* we created socket_path: unlink at free */
 	sigset_t oldmask;
 	struct conn *conns;
 	int nconns;
@@ -269,6 +274,23 @@ static void pidwatch_free(struct pidwatch *p)
 	free(p);
 }
 
+/*
+ * Every client and every watched lease pid holds a descriptor: take the
+ * hard limit of RLIMIT_NOFILE, not the soft 1024 (mcsd uses epoll, never
+ * select, so a higher soft limit is safe).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_msg(MCS_LOG_WARNING,
+				"cannot raise the open files limit: %m");
+	}
+}
+
 MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 			      mcs_error *err)
 {
@@ -280,6 +302,7 @@ MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 	s->listen.fd = -1;
 	s->sig.fd = -1;
 	s->done.fd = -1;
+	s->spare_fd = -1;
 	s->listen.kind = W_LISTEN;
 	s->sig.kind = W_SIGNAL;
 	s->done.kind = W_DONE;
@@ -289,10 +312,12 @@ MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 	pthread_cond_init(&s->wake_ckpt, NULL);
 	sigemptyset(&s->oldmask);
 
+	raise_nofile();
 	int r = protocol_new(cfg->db_path, cfg->range, &s->proto, err);
 	if (r < 0)
 		goto fail;
 
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
 		r = mcs_error_set(err, negative_errno(), "epoll: %m");
@@ -421,6 +446,8 @@ MCS_EXPORT void mcs_server_free(mcs_server *s)
 	pthread_cond_destroy(&s->wake_registry);
 	pthread_cond_destroy(&s->wake_sync);
 	pthread_cond_destroy(&s->wake_ckpt);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	if (s->listen.fd >= 0)
 		close(s->listen.fd);
 	if (s->own_socket)
@@ -481,25 +508,69 @@ static bool peer_selinux_denied(int fd, const struct ucred *uc)
 	return denied;
 }
 
+static size_t pidwatch_count(const mcs_server *s)
+{
+	size_t n = 0;
+	for (const struct pidwatch *p = s->pids; p; p = p->next)
+		n++;
+	return n;
+}
+
+/* Say once, not for every connection, that connections are refused. */
+static void refusing(mcs_server *s, const char *why)
+{
+	if (!s->refusing)
+		log_msg(MCS_LOG_WARNING,
+			"refusing connections (%d clients, %zu watched pids): "
+			"%s",
+			s->nconns, pidwatch_count(s), why);
+	s->refusing = true;
+}
+
+/* Out of descriptors: take one pending connection with the spare one and
+ * close it.  False when that is not possible either. */
+static bool refuse_one(mcs_server *s)
+{
+	if (s->spare_fd < 0)
+		return false;
+	close(s->spare_fd);
+	int fd = accept4(s->listen.fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
 static void do_accept(mcs_server *s)
 {
 	for (;;) {
 		int fd = accept4(s->listen.fd, NULL, NULL,
 				 SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE) {
+				refusing(s, "out of file descriptors");
+				if (refuse_one(s))
+					continue;
+			} else if (errno != EAGAIN && errno != EINTR) {
 				log_msg(MCS_LOG_WARNING, "accept: %m");
+			}
 			return;
 		}
 		struct ucred uc;
 		socklen_t len = sizeof(uc);
-		if (s->nconns >= s->cfg.max_clients ||
-		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
-			log_msg(MCS_LOG_WARNING,
-				"refusing connection (%d clients)", s->nconns);
+		if (s->nconns >= s->cfg.max_clients) {
+			refusing(s, "max_clients reached");
 			close(fd);
 			continue;
 		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+			log_msg(MCS_LOG_WARNING, "SO_PEERCRED: %m");
+			close(fd);
+			continue;
+		}
+		if (s->refusing)
+			log_msg(MCS_LOG_NOTICE, "accepting connections again");
+		s->refusing = false;
 		struct conn *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);

@@ -8,7 +8,7 @@
  * duplicate, a c0.c9 range fills (45) then answers Exhausted, groups,
  * explicit levels, permission denials for other uids, malformed requests,
  * the varlink service interface, slow clients, pid-bound leases (also
- * across a restart), -n.
+ * across a restart), running out of descriptors, -n.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,6 +37,8 @@ static int tap_n, tap_fail;
 static char dir[256], sock[300], db[300], conf[320];
 static const char *mcsd_bin;
 static pid_t daemon_pid = -1;
+/* RLIMIT_NOFILE of the next start_daemon(), when set */
+static struct rlimit daemon_nofile;
 
 static void ok(bool cond, const char *fmt, ...)
 {
@@ -83,6 +87,9 @@ static void start_daemon(const char *range, const char *extra, ...)
 			      0600);
 		if (fd >= 0)
 			dup2(fd, 2);
+		if (daemon_nofile.rlim_max &&
+		    setrlimit(RLIMIT_NOFILE, &daemon_nofile) < 0)
+			_exit(126);
 		execv(mcsd_bin, argv);
 		_exit(127);
 	}
@@ -844,6 +851,99 @@ static void test_pid_lease(void)
 	mcs_client_free(c);
 }
 
+/* user + system clock ticks mcsd has used */
+static long long daemon_ticks(void)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_pid);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* after comm: state is field 3 */
+	unsigned long long ut = 0, st = 0;
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* Lines of mcsd.log that contain what */
+static int log_lines(const char *what)
+{
+	char path[320], line[1024];
+	int n = 0;
+	snprintf(path, sizeof(path), "%s/mcsd.log", dir);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, what) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Out of descriptors (soft limit 48, hard 64): mcsd takes the hard limit,
+ * closes at once the connections it cannot hold instead of spinning on
+ * them, says so once, and serves again when clients leave. */
+static void test_out_of_fds(void)
+{
+	enum { N = 100 };
+	int fds[N], refused = 0;
+
+	daemon_nofile = (struct rlimit){48, 64};
+	start_daemon("c0.c1023", NULL);
+	daemon_nofile = (struct rlimit){0, 0};
+	char path[64], line[256];
+	long soft = -1;
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)daemon_pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Max open files", 14) == 0)
+			soft = strtol(line + 14, NULL, 10);
+	if (f)
+		fclose(f);
+	ok(soft == 64, "open files: soft limit raised to the hard one (%ld)",
+	   soft);
+
+	int before = log_lines("out of file descriptors");
+	for (int i = 0; i < N; i++)
+		fds[i] = raw_connect();
+	sleep_ms(300);
+	long long t0 = daemon_ticks();
+	sleep_ms(1000);
+	long long t1 = daemon_ticks();
+	for (int i = 0; i < N; i++) {
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
+		char b;
+		if (fds[i] < 0 || (poll(&p, 1, 0) == 1 &&
+				   recv(fds[i], &b, 1, MSG_DONTWAIT) == 0))
+			refused++;
+	}
+	ok(refused > 0 && refused < N,
+	   "%d of %d connections refused (closed at once), the rest held",
+	   refused, N);
+	ok(t0 >= 0 && t1 - t0 < 20,
+	   "no busy loop while out of descriptors (%lld ticks in 1 s)",
+	   t1 - t0);
+	ok(log_lines("out of file descriptors") - before == 1,
+	   "said once (%d lines)",
+	   log_lines("out of file descriptors") - before);
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	sleep_ms(200);
+	mcs_client *c = conn();
+	mcs_lease l;
+	mcs_alloc_request req = {.owner = "after-fds"};
+	ok(c && mcs_client_allocate(c, &req, &l, NULL) == 0,
+	   "serves again once clients left (%s)", c ? l.level : "no client");
+	mcs_client_free(c);
+	stop_daemon(SIGTERM);
+}
+
 static void test_check_mode(void)
 {
 	char cmd[1024];
@@ -892,6 +992,7 @@ int main(void)
 	test_slow_client();
 	test_pid_lease();
 	stop_daemon(SIGTERM);
+	test_out_of_fds();
 	test_check_mode();
 
 	printf("1..%d\n", tap_n);
