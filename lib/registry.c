@@ -208,7 +208,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_LIST_PAGE] = "SELECT " OWNER_COLS " FROM owners WHERE owner > ?1"
 			   " ORDER BY owner LIMIT ?2",
 	[STMT_LEASES] = "SELECT owner, pid, pid_start, boot_id FROM owners"
-			" WHERE kind = 'lease' ORDER BY owner",
+			" WHERE kind = 'lease' AND owner > ?1 ORDER BY owner",
 	[STMT_SAVEPOINT] = "SAVEPOINT op",
 	[STMT_RELEASE_SAVEPOINT] = "RELEASE op",
 	[STMT_ROLLBACK_SAVEPOINT] = "ROLLBACK TO op",
@@ -1487,23 +1487,28 @@ int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret)
 
 /* ---- reconcile --------------------------------------------------------- */
 
+/* Dead leases released per transaction by reconcile. */
+#define RECONCILE_CHUNK 1024
+
 typedef struct owner_name {
 	char name[MCS_REGISTRY_OWNER_MAX + 1];
 } owner_name;
 
-int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
-			   mcs_error *err)
+/*
+ * The next up to RECONCILE_CHUNK dead leases whose owner sorts after
+ * `after`, into dead; *ret_more when the scan stopped at a full chunk.
+ */
+static int reconcile_scan(mcs_registry *r, const char *after, owner_name *dead,
+			  size_t *ret_n, bool *ret_more, mcs_error *err)
 {
-	_cleanup_free_ owner_name *dead = NULL;
-	size_t n = 0, cap = 0, released = 0;
-	bool own_batch = !r->in_batch;
-	sqlite3_stmt *s;
-	int rc, k = 0;
+	sqlite3_stmt *s = registry_stmt(r, STMT_LEASES, err);
+	size_t n = 0;
+	int rc = SQLITE_DONE;
 
-	s = registry_stmt(r, STMT_LEASES, err);
 	if (!s)
 		return -EIO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	sqlite3_bind_text(s, 1, after, -1, SQLITE_STATIC);
+	while (n < RECONCILE_CHUNK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const unsigned char *boot = sqlite3_column_text(s, 3);
 		pid_t pid = (pid_t)sqlite3_column_int64(s, 1);
 		uint64_t want = (uint64_t)sqlite3_column_int64(s, 2), start;
@@ -1513,52 +1518,62 @@ int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
 		if (!gone && pid > 0)
 			gone = mcs_pid_start_time(pid, &start) == -ESRCH ||
 			       (want != 0 && start != want);
-		if (!gone)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			owner_name *nd =
-				reallocarray(dead, ncap, sizeof(*dead));
-
-			if (!nd) {
-				sqlite3_reset(s);
-				return mcs_error_set(err, -ENOMEM,
-						     "out of memory");
-			}
-			dead = nd;
-			cap = ncap;
-		}
-		copy_col(dead[n++].name, sizeof(dead->name), s, 0);
+		if (gone)
+			copy_col(dead[n++].name, sizeof(dead->name), s, 0);
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	if (n < RECONCILE_CHUNK && rc != SQLITE_DONE)
 		return registry_sqlite_error(r, rc, err, "reconcile");
-	if (n == 0)
-		goto done;
-	if (own_batch) {
-		k = mcs_registry_begin(r, err);
-		if (k < 0)
-			return k;
-	}
-	for (size_t i = 0; i < n; i++) {
-		k = mcs_registry_release(r, dead[i].name, 0, err);
-		if (k < 0)
+	*ret_n = n;
+	*ret_more = n == RECONCILE_CHUNK;
+	return 0;
+}
+
+int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
+			   mcs_error *err)
+{
+	_cleanup_free_ owner_name *dead =
+		calloc(RECONCILE_CHUNK, sizeof(*dead));
+	char after[MCS_REGISTRY_OWNER_MAX + 1] = "";
+	bool own_batch = !r->in_batch, more = true;
+	size_t released = 0;
+	int k = 0;
+
+	if (!dead)
+		return mcs_error_set(err, -ENOMEM, "out of memory");
+	/*
+	 * A chunk at a time, each in its own transaction (unless the
+	 * caller's batch is open): after a reboot every lease is dead, and
+	 * memory and the WAL stay bounded however many there are.  Released
+	 * rows sort before the cursor, so a scan never meets them again.
+	 */
+	while (more && k >= 0) {
+		size_t n = 0;
+
+		k = reconcile_scan(r, after, dead, &n, &more, err);
+		if (k < 0 || n == 0)
 			break;
-		log_msg(MCS_LOG_NOTICE, "reconcile: released dead lease %s",
-			dead[i].name);
-		released++;
-	}
-	if (own_batch) {
-		if (k < 0) {
-			mcs_registry_rollback(r, NULL);
-			return k;
+		if (own_batch) {
+			k = mcs_registry_begin(r, err);
+			if (k < 0)
+				break;
 		}
-		k = mcs_registry_commit(r, err);
-		if (k < 0)
-			return k;
+		for (size_t i = 0; i < n && k >= 0; i++) {
+			k = mcs_registry_release(r, dead[i].name, 0, err);
+			if (k >= 0)
+				log_msg(MCS_LOG_NOTICE,
+					"reconcile: released dead lease %s",
+					dead[i].name);
+		}
+		if (own_batch && k < 0)
+			mcs_registry_rollback(r, NULL);
+		else if (own_batch)
+			k = mcs_registry_commit(r, err);
+		if (k >= 0)
+			released += n;
+		memcpy(after, dead[n - 1].name, sizeof(after));
 	}
-done:
-	if (ret_released)
+	if (k >= 0 && ret_released)
 		*ret_released = released;
 	return k < 0 ? k : 0;
 }

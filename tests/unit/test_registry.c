@@ -5,7 +5,8 @@
  * small range then "exhausted" with nothing changed, idempotence, groups
  * (shared level, freed with the last member), explicit levels, LRU reuse,
  * the reserved level, reopen, reconcile (dead pid, reused pid, other
- * boot, reservations kept), uid checks, batches with a failing call,
+ * boot, reservations kept; 2,500 dead leases, over two chunks), uid
+ * checks, batches with a failing call,
  * listing whole and by pages, pidfds, a small throughput figure (single vs
  * batched commits), the migration of a version-1 database, the trigger that
  * refuses a second owner of a pair written behind the registry's back, and the
@@ -429,6 +430,64 @@ static void test_reopen_and_reconcile(void **state)
 	req.owner = "ghost";
 	req.pid = child;
 	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), -ESRCH);
+}
+
+/* After a reboot: 2,500 dead leases (more than one chunk of reconcile)
+ * with live ones and reservations between them in owner order; every dead
+ * one is released, nothing else, and the owner count follows. */
+static void test_reconcile_many(void **state)
+{
+	struct fix *f = *state;
+	mcs_registry_config cfg = range_cfg(0, 99); /* 4950 pairs */
+	mcs_registry_request req = {.kind = MCS_REGISTRY_LEASE, .uid = 0};
+	mcs_registry_counts st;
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	size_t released = 0;
+	char owner[32];
+
+	open_reg(f, &cfg);
+	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	for (int i = 0; i < 2700; i++) {
+		snprintf(owner, sizeof(owner), "c%05d", i);
+		req.owner = owner;
+		req.kind = i % 27 == 5 ? MCS_REGISTRY_RESERVATION
+				       : MCS_REGISTRY_LEASE;
+		assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err),
+				 1);
+	}
+	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	mcs_registry_close(f->r);
+	f->r = NULL;
+	/* 2,500 leases of an earlier boot; the 100 others of this one */
+	exec_sql(f, "UPDATE owners SET boot_id = 'earlier' WHERE kind = "
+		    "'lease' AND owner NOT IN (SELECT owner FROM owners WHERE "
+		    "kind = 'lease' ORDER BY owner DESC LIMIT 100 OFFSET 300)");
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM owners WHERE boot_id = "
+			   "'earlier'",
+			   NULL),
+			 2500);
+
+	open_reg(f, &cfg);
+	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(released, 2500);
+	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 200);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM owners WHERE boot_id = "
+			   "'earlier'",
+			   NULL),
+			 0);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM owners WHERE kind = "
+			   "'reservation'",
+			   NULL),
+			 100);
+	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(st.owners, 200);
+	assert_int_equal(st.quarantined, 2500);
+	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(released, 0);
 }
 
 static void test_uid_checks(void **state)
@@ -1100,6 +1159,7 @@ int main(void)
 		T(test_lru_reuse),
 		T(test_reserved_never),
 		T(test_reopen_and_reconcile),
+		T(test_reconcile_many),
 		T(test_uid_checks),
 		T(test_batches),
 		T(test_status_owner_count),
