@@ -369,8 +369,8 @@ static void test_list_page_fits(void **state)
 	for (int i = 0; i < 64; i++) {
 		memset(owner, 'o', 255);
 		owner[255] = '\0';
-		snprintf(owner, 4, "%03d", i);
-		owner[3] = 'o';
+		owner[0] = (char)('0' + i / 10);
+		owner[1] = (char)('0' + i % 10);
 		alloc_ok(f, owner, group);
 	}
 	assert_int_equal(list_page(f, &root, NULL, next, sizeof(next), &r), 64);
