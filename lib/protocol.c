@@ -309,6 +309,13 @@ int protocol_lease_ended(protocol *p, const char *owner, pid_t pid)
 /* Rows read per page when walking the whole registry. */
 #define WALK_PAGE 256
 
+static int leases_drop(protocol_lease *v, size_t n, int r)
+{
+	for (size_t i = 0; i < n; i++)
+		close(v[i].pidfd);
+	return r;
+}
+
 int protocol_watch_existing(protocol *p, protocol_lease **ret, size_t *ret_n)
 {
 	_cleanup_free_ mcs_registry_entry *rows =
@@ -324,11 +331,8 @@ int protocol_watch_existing(protocol *p, protocol_lease **ret, size_t *ret_n)
 	do {
 		int r = mcs_registry_list_page(p->reg, after, rows, WALK_PAGE,
 					       &n, NULL);
-		if (r < 0) {
-			for (size_t i = 0; i < k; i++)
-				close(v[i].pidfd);
-			return r;
-		}
+		if (r < 0)
+			return leases_drop(v, k, r);
 		for (size_t i = 0; i < n; i++) {
 			if (rows[i].kind != MCS_REGISTRY_LEASE ||
 			    rows[i].pid <= 0)
@@ -337,18 +341,14 @@ int protocol_watch_existing(protocol *p, protocol_lease **ret, size_t *ret_n)
 				size_t ncap = cap ? 2 * cap : 16;
 				protocol_lease *nv =
 					reallocarray(v, ncap, sizeof(*v));
-				if (!nv) {
-					for (size_t j = 0; j < k; j++)
-						close(v[j].pidfd);
-					return -ENOMEM;
-				}
+				if (!nv)
+					return leases_drop(v, k, -ENOMEM);
 				v = nv;
 				cap = ncap;
 			}
 			int fd = mcs_pidfd_open(rows[i].pid, rows[i].pid_start);
 			if (fd < 0)
-				continue; /* gone since reconcile: next restart
-					   */
+				continue; /* gone since reconcile */
 			v[k].pidfd = fd;
 			v[k].pid = rows[i].pid;
 			snprintf(v[k].owner, sizeof(v[k].owner), "%s",

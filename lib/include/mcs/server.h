@@ -58,7 +58,9 @@ typedef struct mcs_server mcs_server;
  * Open the registry (reconciling leases of dead pids and earlier boots),
  * take the listening socket from systemd (sd_listen_fds) or create
  * cfg->socket_path with mode 0660, and block SIGTERM/SIGINT into a
- * signalfd.  On success *ret owns the server.  Returns 0 or -errno.
+ * signalfd.  Raises the process's soft RLIMIT_NOFILE to its hard limit
+ * (each client and each watched lease pid holds a descriptor).  On
+ * success *ret owns the server.  Returns 0 or -errno.
  */
 MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 			      mcs_error *err);
