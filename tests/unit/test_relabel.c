@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -243,6 +244,7 @@ static void test_already_right_keeps_ctime(void **state)
 }
 
 struct order {
+	pthread_mutex_t lock; /* on_change runs in several workers at once */
 	char last[256];
 	int n;
 };
@@ -252,13 +254,15 @@ static void record_change(const char *path, const char *old_label,
 {
 	struct order *ord = userdata;
 
+	pthread_mutex_lock(&ord->lock);
 	snprintf(ord->last, sizeof(ord->last), "%s", path);
 	ord->n++;
+	pthread_mutex_unlock(&ord->lock);
 }
 
 static void test_top_last_and_verbose(void **state)
 {
-	struct order ord = {0};
+	struct order ord = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	mcs_relabel_result res;
 
 	make_volume();
