@@ -59,6 +59,10 @@
 #define OUT_MAX (4 * 1024 * 1024)
 /* Bytes read from one client per iteration (fairness). */
 #define READ_BUDGET (256 * 1024)
+/* A refusal episode ends after this long without one. */
+#define REFUSING_QUIET_MS 1000
+/* Out of descriptors and of the spare one: the socket rests this long. */
+#define LISTEN_PAUSE_MS 100
 
 enum watch_kind { W_LISTEN, W_SIGNAL, W_CONN, W_PIDFD, W_DONE };
 
@@ -133,7 +137,15 @@ struct mcs_server {
 	 * then a pending connection is taken and closed at once, instead of
 	 * left queued to wake epoll again and again (a busy loop) */
 	int spare_fd;
-	bool refusing;	  /* refusing connections now: said once, not each */
+	/* Refusing connections: said once when it starts, and once when a
+	 * second has gone by without a refusal (with the count), however
+	 * often a connection got through in between. */
+	bool refusing;
+	unsigned long refused;	   /* connections refused in this episode */
+	long long last_refusal_ms; /* now_ms() of the last one */
+	/* No spare descriptor either: the listening socket is unwatched
+	 * until then, as level-triggered epoll would otherwise spin on it */
+	long long listen_paused_until_ms;
 	struct watch sig; /* W_SIGNAL */
 	bool own_socket;  /* we created socket_path: unlink at free */
 	sigset_t oldmask;
@@ -525,6 +537,27 @@ static void refusing(mcs_server *s, const char *why)
 			"%s",
 			s->nconns, pidwatch_count(s), why);
 	s->refusing = true;
+	s->last_refusal_ms = now_ms();
+}
+
+/* One connection was closed unserved. */
+static void refused_one(mcs_server *s)
+{
+	s->refused++;
+	s->last_refusal_ms = now_ms();
+}
+
+/* The episode is over once a second has passed without a refusal. */
+static void refusing_end(mcs_server *s, long long now)
+{
+	if (!s->refusing || now - s->last_refusal_ms < REFUSING_QUIET_MS)
+		return;
+	log_msg(MCS_LOG_NOTICE,
+		"no refusal for 1 s: %lu connections refused in all "
+		"(%d clients)",
+		s->refused, s->nconns);
+	s->refusing = false;
+	s->refused = 0;
 }
 
 /* Out of descriptors: take one pending connection with the spare one and
@@ -532,13 +565,38 @@ static void refusing(mcs_server *s, const char *why)
 static bool refuse_one(mcs_server *s)
 {
 	if (s->spare_fd < 0)
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (s->spare_fd < 0)
 		return false;
 	close(s->spare_fd);
 	int fd = accept4(s->listen.fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		refused_one(s);
+	}
+	/* another thread may take the slot first: retried next time */
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return fd >= 0;
+}
+
+/* Neither a descriptor nor a spare one: stop watching the socket for a
+ * while rather than spin on it. */
+static void listen_pause(mcs_server *s)
+{
+	if (s->listen_paused_until_ms ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen.fd, NULL) < 0)
+		return;
+	s->listen_paused_until_ms = now_ms() + LISTEN_PAUSE_MS;
+}
+
+static void listen_resume(mcs_server *s, long long now)
+{
+	if (!s->listen_paused_until_ms || now < s->listen_paused_until_ms)
+		return;
+	if (epoll_add(s, &s->listen, EPOLLIN) == 0)
+		s->listen_paused_until_ms = 0;
+	else
+		s->listen_paused_until_ms = now + LISTEN_PAUSE_MS;
 }
 
 static void do_accept(mcs_server *s)
@@ -551,6 +609,7 @@ static void do_accept(mcs_server *s)
 				refusing(s, "out of file descriptors");
 				if (refuse_one(s))
 					continue;
+				listen_pause(s);
 			} else if (errno != EAGAIN && errno != EINTR) {
 				log_msg(MCS_LOG_WARNING, "accept: %m");
 			}
@@ -560,6 +619,7 @@ static void do_accept(mcs_server *s)
 		socklen_t len = sizeof(uc);
 		if (s->nconns >= s->cfg.max_clients) {
 			refusing(s, "max_clients reached");
+			refused_one(s);
 			close(fd);
 			continue;
 		}
@@ -568,9 +628,6 @@ static void do_accept(mcs_server *s)
 			close(fd);
 			continue;
 		}
-		if (s->refusing)
-			log_msg(MCS_LOG_NOTICE, "accepting connections again");
-		s->refusing = false;
 		struct conn *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -1165,6 +1222,10 @@ static void reap_conns(mcs_server *s)
 static int next_timeout(const mcs_server *s)
 {
 	long long now = now_ms(), next = now + 60000;
+	if (s->refusing && s->last_refusal_ms + REFUSING_QUIET_MS < next)
+		next = s->last_refusal_ms + REFUSING_QUIET_MS;
+	if (s->listen_paused_until_ms && s->listen_paused_until_ms < next)
+		next = s->listen_paused_until_ms;
 	for (const struct conn *c = s->conns; c; c = c->next) {
 		if (c->idle_deadline < next)
 			next = c->idle_deadline;
@@ -1197,12 +1258,14 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 			threads_stop(s);
 			return r;
 		}
-		bool done = false;
+		bool done = false, accept_ready = false;
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
 			switch (w->kind) {
 			case W_LISTEN:
-				do_accept(s);
+				/* after this round's hang-ups are reaped: a
+				 * client that just left frees a descriptor */
+				accept_ready = true;
 				break;
 			case W_SIGNAL: {
 				struct signalfd_siginfo si;
@@ -1233,10 +1296,15 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 		if (done)
 			pipeline_collect(s);
 		batch_dispatch(s);
+		long long now = now_ms();
+		refusing_end(s, now);
+		listen_resume(s, now);
 		for (struct conn *c = s->conns; c; c = c->next)
 			if (c->out_off < c->out_len || c->closing)
 				conn_flush(s, c);
 		reap_conns(s);
+		if (accept_ready)
+			do_accept(s);
 	}
 	sd_notify(0, "STOPPING=1");
 	log_msg(MCS_LOG_NOTICE, "stopping");

@@ -934,7 +934,13 @@ static void test_out_of_fds(void)
 	for (int i = 0; i < N; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	sleep_ms(200);
+	char again[64];
+	snprintf(again, sizeof(again),
+		 "no refusal for 1 s: %d connections refused", refused);
+	for (int i = 0; i < 60 && log_lines(again) == 0; i++)
+		sleep_ms(50);
+	ok(log_lines("no refusal for 1 s") == 1 && log_lines(again) == 1,
+	   "the end of the episode said once, with the count (%s)", again);
 	mcs_client *c = conn();
 	mcs_lease l;
 	mcs_alloc_request req = {.owner = "after-fds"};
