@@ -1296,9 +1296,11 @@ MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
 		if (done)
 			pipeline_collect(s);
 		batch_dispatch(s);
-		long long now = now_ms();
-		refusing_end(s, now);
-		listen_resume(s, now);
+		if (s->refusing || s->listen_paused_until_ms) {
+			long long now = now_ms();
+			refusing_end(s, now);
+			listen_resume(s, now);
+		}
 		for (struct conn *c = s->conns; c; c = c->next)
 			if (c->out_off < c->out_len || c->closing)
 				conn_flush(s, c);
