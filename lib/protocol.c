@@ -803,14 +803,18 @@ int protocol_handle(protocol *p, const protocol_peer *peer,
 
 	*ret_pidfd = -1;
 	*ret_reply = NULL;
+	/* oneway: no reply at all, not even an error */
+	bool oneway = json_object_object_get_ex(call, "oneway", &v) &&
+		      json_object_is_type(v, json_type_boolean) &&
+		      json_object_get_boolean(v);
 	if (!json_object_object_get_ex(call, "method", &m) ||
 	    !json_object_is_type(m, json_type_string)) {
+		if (oneway)
+			return 0;
 		*ret_reply = invalid_parameter("method");
 		return *ret_reply ? 0 : -ENOMEM;
 	}
 	json_object_object_get_ex(call, "parameters", &params);
-	bool oneway = json_object_object_get_ex(call, "oneway", &v) &&
-		      json_object_get_boolean(v);
 
 	const char *full = json_object_get_string(m);
 	const char *dot = strrchr(full, '.');

@@ -5,8 +5,8 @@
  * (table of malformed calls), authorisation per method and uid, the
  * labels built from the level, GetInfo, and GetInterfaceDescription equal
  * to mcsd/io.mcskit.Labels.varlink, List by pages (the largest page fits
- * in a message).  A rejected call leaves the registry's Status
- * unchanged.
+ * in a message), oneway calls answered by nothing.  A rejected call
+ * leaves the registry's Status unchanged.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -401,10 +401,17 @@ static void test_service(void **state)
 	assert_string_equal(param(r, "description"), file);
 	json_object_put(r);
 
-	/* oneway: no reply at all. */
+	/* oneway: no reply at all, not even an error; only true is oneway */
 	r = call(f, &root,
 		 "{\"method\":\"io.mcskit.Labels.Status\",\"oneway\":true}");
 	assert_null(r);
+	r = call(f, &root, "{\"method\":7,\"oneway\":true}");
+	assert_null(r);
+	r = call(f, &root,
+		 "{\"method\":\"io.mcskit.Labels.Status\",\"oneway\":\"no\"}");
+	assert_non_null(r);
+	assert_string_equal(error_of(r), "");
+	json_object_put(r);
 }
 
 int main(void)
