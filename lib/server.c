@@ -59,6 +59,11 @@
 #define OUT_MAX (4 * 1024 * 1024)
 /* Bytes read from one client per iteration (fairness). */
 #define READ_BUDGET (256 * 1024)
+/* Connections accepted per round: a backlog of thousands (a connect
+ * storm, most of them already closed) is taken in steps, with the
+ * hang-ups of each step reaped before the next, not all at once up to
+ * max_clients; and the clients already in are served in between. */
+#define ACCEPT_BUDGET 64
 /* A refusal episode ends after this long without one. */
 #define REFUSING_QUIET_MS 1000
 /* Out of descriptors and of the spare one: the socket rests this long. */
@@ -601,7 +606,7 @@ static void listen_resume(mcs_server *s, long long now)
 
 static void do_accept(mcs_server *s)
 {
-	for (;;) {
+	for (int budget = ACCEPT_BUDGET; budget > 0; budget--) {
 		int fd = accept4(s->listen.fd, NULL, NULL,
 				 SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
