@@ -219,20 +219,24 @@ static bool same(const struct snap *a, const struct snap *b)
 	return true;
 }
 
-/* b equals a without owner (and with the same Status, or one pair more
- * free when it was the last holder of its level). */
+/* b equals a without owner, and holds one level less when owner was its
+ * last holder (else as many). */
 static bool same_but(const struct snap *a, const struct snap *b,
 		     const char *owner)
 {
+	const struct ent *gone = find(a, owner);
 	size_t j = 0;
+	bool last = gone != NULL;
 	for (size_t i = 0; i < a->n; i++) {
 		if (strcmp(a->e[i].owner, owner) == 0)
 			continue;
+		if (gone && strcmp(a->e[i].level, gone->level) == 0)
+			last = false;
 		if (j >= b->n || strcmp(a->e[i].text, b->e[j].text) != 0)
 			return false;
 		j++;
 	}
-	return j == b->n;
+	return j == b->n && b->used == a->used - (last ? 1 : 0);
 }
 
 /* What holds in every state. */
