@@ -488,14 +488,23 @@ static bool peer_in_group(const mcs_server *s, int fd, const struct ucred *uc)
 		return false;
 	if (uc->gid == s->cfg.gid)
 		return true;
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == s->cfg.gid)
-			return true;
-	return false;
+	/* most peers have a few groups; a directory user may have hundreds
+	 * (the kernel then says ERANGE and how many bytes it needs) */
+	gid_t few[64], *groups = few;
+	socklen_t len = sizeof(few);
+	bool in = false;
+	int r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	if (r < 0 && errno == ERANGE && len > sizeof(few)) {
+		groups = malloc(len);
+		r = groups ? getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+					&len)
+			   : -1;
+	}
+	for (size_t i = 0; r == 0 && i < len / sizeof(gid_t); i++)
+		in = in || groups[i] == s->cfg.gid;
+	if (groups != few)
+		free(groups);
+	return in;
 }
 
 /* SO_PEERSEC: log the peer's context; check it where SELinux is on. */

@@ -529,6 +529,47 @@ static int as_user(uid_t uid, gid_t gid, int (*fn)(void))
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 98;
 }
 
+/* Run fn as uid with primary group uid and the supplementary groups
+ * first, first + 1, ... (n of them), then `also` when not 0. */
+static int as_user_groups(uid_t uid, gid_t first, int n, gid_t also,
+			  int (*fn)(void))
+{
+	fflush(stdout);
+	pid_t p = fork();
+	if (p == 0) {
+		gid_t g[512];
+		int k = 0;
+		for (; k < n && k < 511; k++)
+			g[k] = first + (gid_t)k;
+		if (also)
+			g[k++] = also;
+		if (setgroups((size_t)k, g) < 0 || setgid(uid) < 0 ||
+		    setuid(uid) < 0)
+			_exit(99);
+		_exit(fn());
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 98;
+}
+
+/* Allocate and release an owner of this uid's: 0, 1 when refused as
+ * PermissionDenied, 2 on any other failure. */
+static int allocate_own(void)
+{
+	char owner[32];
+	mcs_client *c = conn();
+	mcs_lease l;
+	mcs_error err = {0};
+	snprintf(owner, sizeof(owner), "sup-%u", (unsigned)getuid());
+	mcs_alloc_request req = {.owner = owner};
+	int r = c ? mcs_client_allocate(c, &req, &l, &err) : -EIO;
+	if (r == 0)
+		r = mcs_client_release(c, owner, &err);
+	mcs_client_free(c);
+	return r == 0 ? 0 : r == -EACCES ? 1 : 2;
+}
+
 /* A member of the allowed group: may allocate, read and release its own. */
 static int member_calls(void)
 {
@@ -606,6 +647,14 @@ static void test_permissions(void)
 	   "another uid: PermissionDenied for allocate, lookup, "
 	   "release of others (%d)",
 	   r);
+	/* the group as a supplementary one, among few or among hundreds
+	 * (as directory users have): more than one read of SO_PEERGROUPS */
+	r = as_user_groups(4444, 5000, 10, 4242, allocate_own);
+	ok(r == 0, "member through a supplementary group (10 others) (%d)", r);
+	r = as_user_groups(4445, 5000, 300, 4242, allocate_own);
+	ok(r == 0, "member through its 301st supplementary group (%d)", r);
+	r = as_user_groups(4446, 5000, 300, 0, allocate_own);
+	ok(r == 1, "300 other groups: PermissionDenied (%d)", r);
 	mcs_client *c = conn();
 	mcs_lease l;
 	ok(c && mcs_client_lookup(c, "member-1", &l, NULL) == 0 &&
