@@ -479,7 +479,37 @@ MCS_EXPORT void mcs_server_free(mcs_server *s)
 	free(s);
 }
 
-/* May this peer allocate?  root, or primary/supplementary member of gid. */
+/*
+ * A socket option of unknown size: read into buf (size bytes) when it fits,
+ * else into a malloc'ed buffer of the size the kernel asked for with
+ * ERANGE, plus one byte for a NUL.  Returns buf or that buffer (the caller
+ * frees it when it is not buf), *ret_len set; NULL with errno on failure.
+ */
+static void *sockopt_read(int fd, int opt, void *buf, socklen_t size,
+			  socklen_t *ret_len)
+{
+	socklen_t len = size;
+	if (getsockopt(fd, SOL_SOCKET, opt, buf, &len) == 0) {
+		*ret_len = len;
+		return buf;
+	}
+	if (errno != ERANGE || len <= size)
+		return NULL;
+	void *big = malloc((size_t)len + 1);
+	if (!big)
+		return NULL;
+	if (getsockopt(fd, SOL_SOCKET, opt, big, &len) < 0) {
+		int e = errno;
+		free(big);
+		errno = e;
+		return NULL;
+	}
+	*ret_len = len;
+	return big;
+}
+
+/* May this peer allocate?  root, or primary/supplementary member of gid,
+ * however many groups it has (a directory user may have hundreds). */
 static bool peer_in_group(const mcs_server *s, int fd, const struct ucred *uc)
 {
 	if (uc->uid == 0)
@@ -488,49 +518,48 @@ static bool peer_in_group(const mcs_server *s, int fd, const struct ucred *uc)
 		return false;
 	if (uc->gid == s->cfg.gid)
 		return true;
-	/* most peers have a few groups; a directory user may have hundreds
-	 * (the kernel then says ERANGE and how many bytes it needs) */
-	gid_t few[64], *groups = few;
-	socklen_t len = sizeof(few);
+	gid_t few[64];
+	socklen_t len = 0;
+	gid_t *groups = sockopt_read(fd, SO_PEERGROUPS, few, sizeof(few), &len);
 	bool in = false;
-	int r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
-	if (r < 0 && errno == ERANGE && len > sizeof(few)) {
-		groups = malloc(len);
-		r = groups ? getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
-					&len)
-			   : -1;
-	}
-	for (size_t i = 0; r == 0 && i < len / sizeof(gid_t); i++)
+	for (size_t i = 0; groups && i < len / sizeof(gid_t); i++)
 		in = in || groups[i] == s->cfg.gid;
 	if (groups != few)
 		free(groups);
 	return in;
 }
 
-/* SO_PEERSEC: log the peer's context; check it where SELinux is on. */
+/* SO_PEERSEC: log the peer's context; check it where SELinux is on.  With
+ * SELinux on, a peer whose context or ours cannot be read is denied. */
 static bool peer_selinux_denied(int fd, const struct ucred *uc)
 {
-	char con[4096];
-	socklen_t len = sizeof(con) - 1;
+	char few[256];
+	socklen_t len = 0;
+	char *con = sockopt_read(fd, SO_PEERSEC, few, sizeof(few) - 1, &len);
+	bool on = is_selinux_enabled() > 0, denied = false;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERSEC, con, &len) < 0) {
-		log_msg(MCS_LOG_DEBUG, "client uid=%u pid=%d connected",
-			(unsigned)uc->uid, (int)uc->pid);
-		return false;
+	if (!con) {
+		log_msg(on ? MCS_LOG_WARNING : MCS_LOG_DEBUG,
+			"client uid=%u pid=%d connected%s", (unsigned)uc->uid,
+			(int)uc->pid,
+			on ? ": its context cannot be read, denied" : "");
+		return on;
 	}
 	con[len] = '\0';
 	log_msg(MCS_LOG_INFO, "client uid=%u pid=%d context=%s connected",
 		(unsigned)uc->uid, (int)uc->pid, con);
-	if (is_selinux_enabled() <= 0)
-		return false;
-	char *self = NULL;
-	if (getcon(&self) < 0)
-		return false;
-	bool denied = selinux_check_access(con, self, "unix_stream_socket",
-					   "connectto", NULL) < 0;
-	freecon(self);
-	if (denied)
-		log_msg(MCS_LOG_NOTICE, "policy denies %s access to mcsd", con);
+	if (on) {
+		char *self = NULL;
+		denied = getcon(&self) < 0 ||
+			 selinux_check_access(con, self, "unix_stream_socket",
+					      "connectto", NULL) < 0;
+		freecon(self);
+		if (denied)
+			log_msg(MCS_LOG_NOTICE,
+				"policy denies %s access to mcsd", con);
+	}
+	if (con != few)
+		free(con);
 	return denied;
 }
 

@@ -7,7 +7,10 @@
  *
  *   mcskit_probe [-c CONTEXT] read FILE | write FILE | signal PID |
  *                socket tcp|udp | bind tcp|udp PORT | connect PORT |
- *                checkctx CONTEXT | id
+ *                checkctx CONTEXT | id | status SOCKET
+ *
+ * status: one io.mcskit.Labels.Status call to mcsd at SOCKET; 0 when
+ * answered, EACCES when answered PermissionDenied.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define BAD 125
@@ -85,6 +89,42 @@ static int do_file(const char *op, const char *path)
 	return r;
 }
 
+static int do_status(const char *path)
+{
+	static const char call[] = "{\"method\":\"io.mcskit.Labels.Status\"}";
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char reply[4096];
+	size_t n = 0;
+	int fd, r = BAD;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return BAD;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail();
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(fd, call, sizeof(call)) != (ssize_t)sizeof(call)) {
+		r = fail();
+		close(fd);
+		return r;
+	}
+	while (n < sizeof(reply) - 1) {
+		ssize_t k = read(fd, reply + n, 1);
+		if (k <= 0 || reply[n] == '\0')
+			break;
+		n++;
+	}
+	reply[n] = '\0';
+	close(fd);
+	printf("%s\n", reply);
+	if (strstr(reply, "PermissionDenied"))
+		return EACCES;
+	if (strstr(reply, "\"parameters\"") && !strstr(reply, "\"error\""))
+		r = 0;
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op;
@@ -120,6 +160,8 @@ int main(int argc, char **argv)
 		return do_net(op, argv[2], argc > 3 ? argv[3] : NULL);
 	if (strcmp(op, "connect") == 0)
 		return do_net(op, "tcp", argv[2]);
+	if (strcmp(op, "status") == 0)
+		return do_status(argv[2]);
 	if (strcmp(op, "checkctx") == 0)
 		return security_check_context(argv[2]) < 0 ? fail() : 0;
 	return BAD;
