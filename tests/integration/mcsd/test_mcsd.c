@@ -987,6 +987,20 @@ static void test_backlog_of_closed(void)
 	enum { N = 1500 };
 	int refusals = log_lines("refusing connections"), queued = 0;
 	static const char st[] = "{\"method\":\"io.mcskit.Labels.Status\"}";
+	long somaxconn = 0;
+	FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+	if (!f || fscanf(f, "%ld", &somaxconn) != 1)
+		somaxconn = 0;
+	if (f)
+		fclose(f);
+	if (somaxconn < N + 16) { /* connect() would block on a full backlog */
+		for (int i = 0; i < 2; i++)
+			ok(true,
+			   "backlog of closed connections # SKIP "
+			   "net.core.somaxconn is %ld",
+			   somaxconn);
+		return;
+	}
 
 	kill(daemon_pid, SIGSTOP);
 	for (int i = 0; i < N; i++) {
