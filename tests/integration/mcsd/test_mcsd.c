@@ -513,25 +513,10 @@ static void test_groups_and_levels(void)
 	mcs_client_free(c);
 }
 
-/* Run fn as uid/gid in a child; returns its exit status. */
-static int as_user(uid_t uid, gid_t gid, int (*fn)(void))
-{
-	fflush(stdout);
-	pid_t p = fork();
-	if (p == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
-		    setuid(uid) < 0)
-			_exit(99);
-		_exit(fn());
-	}
-	int st;
-	waitpid(p, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 98;
-}
-
-/* Run fn as uid with primary group uid and the supplementary groups
- * first, first + 1, ... (n of them), then `also` when not 0. */
-static int as_user_groups(uid_t uid, gid_t first, int n, gid_t also,
+/* Run fn in a child as uid, primary group gid, supplementary groups
+ * first, first + 1, ... (n of them) and then `also` when not 0; returns
+ * its exit status. */
+static int as_user_groups(uid_t uid, gid_t gid, gid_t first, int n, gid_t also,
 			  int (*fn)(void))
 {
 	fflush(stdout);
@@ -543,7 +528,7 @@ static int as_user_groups(uid_t uid, gid_t first, int n, gid_t also,
 			g[k] = first + (gid_t)k;
 		if (also)
 			g[k++] = also;
-		if (setgroups((size_t)k, g) < 0 || setgid(uid) < 0 ||
+		if (setgroups((size_t)k, g) < 0 || setgid(gid) < 0 ||
 		    setuid(uid) < 0)
 			_exit(99);
 		_exit(fn());
@@ -551,6 +536,11 @@ static int as_user_groups(uid_t uid, gid_t first, int n, gid_t also,
 	int st;
 	waitpid(p, &st, 0);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 98;
+}
+
+static int as_user(uid_t uid, gid_t gid, int (*fn)(void))
+{
+	return as_user_groups(uid, gid, 0, 0, 0, fn);
 }
 
 /* Allocate and release an owner of this uid's: 0, 1 when refused as
@@ -649,11 +639,11 @@ static void test_permissions(void)
 	   r);
 	/* the group as a supplementary one, among few or among hundreds
 	 * (as directory users have): more than one read of SO_PEERGROUPS */
-	r = as_user_groups(4444, 5000, 10, 4242, allocate_own);
+	r = as_user_groups(4444, 4444, 5000, 10, 4242, allocate_own);
 	ok(r == 0, "member through a supplementary group (10 others) (%d)", r);
-	r = as_user_groups(4445, 5000, 300, 4242, allocate_own);
+	r = as_user_groups(4445, 4445, 5000, 300, 4242, allocate_own);
 	ok(r == 0, "member through its 301st supplementary group (%d)", r);
-	r = as_user_groups(4446, 5000, 300, 0, allocate_own);
+	r = as_user_groups(4446, 4446, 5000, 300, 0, allocate_own);
 	ok(r == 1, "300 other groups: PermissionDenied (%d)", r);
 	mcs_client *c = conn();
 	mcs_lease l;
