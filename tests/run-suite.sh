@@ -8,10 +8,11 @@
 set -u
 suite=$1 results=$2
 shift 2
-mkdir -p "$results"
+mkdir -p "$results/$suite"
 tp=0 tf=0 ts=0
 for prog in "$@"; do
-	log="$results/$(basename "$prog").log"
+	# per suite: two suites may each have a cli.sh
+	log="$results/$suite/$(basename "$prog").log"
 	"$prog" >"$log" 2>&1
 	rc=$?
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
