@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_alloc.c - unit tests for lib/alloc.c, the in-memory pair index:
+ * test_alloc.c - unit tests for mcsd/alloc.c, the in-memory pair index:
  * state bookkeeping, exhaustion without a retry loop, uniformity of the
  * random pick (chi-square with a bound far in the tail, not flaky), LRU
  * order of the quarantine, and a coarse check that a pick costs the same

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_protocol.c - unit tests for lib/protocol.c on a real registry in a
+ * test_protocol.c - unit tests for mcsd/protocol.c on a real registry in a
  * temporary file: each call decoded into the right reply or varlink error
  * (table of malformed calls), authorisation per method and uid, the
  * labels built from the level, GetInfo, and GetInterfaceDescription equal

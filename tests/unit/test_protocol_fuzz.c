@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_protocol_fuzz.c - random calls, well-formed and not, against
- * lib/protocol.c and the varlink framing, on a real registry over c0.c9
+ * mcsd/protocol.c and the varlink framing, on a real registry over c0.c9
  * (45 pairs: Exhausted and LevelInUse come often).  The calls are built
  * from the interface's methods and parameters with wrong types, bad names,
  * bad levels, unknown keys, strangers and SELinux-denied peers mixed in;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_registry.c - unit tests for lib/registry.c on temporary file
+ * test_registry.c - unit tests for mcsd/registry.c on temporary file
  * databases, checking the rows in sqlite directly: uniqueness over a full
  * small range then "exhausted" with nothing changed, idempotence, groups
  * (shared level, freed with the last member), explicit levels, LRU reuse,
@@ -32,7 +32,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include <mcs/registry.h>
+#include "registry.h"
 
 struct fix {
 	char dir[64];

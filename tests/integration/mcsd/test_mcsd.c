@@ -133,7 +133,7 @@ static mcs_client *conn(void)
 
 /* ---- sqlite checks ------------------------------------------------------ */
 
-/* Rows and distinct levels among owners outside groups (lib/registry.c's
+/* Rows and distinct levels among owners outside groups (mcsd/registry.c's
  * schema: each such owner must hold a level of its own). */
 #define DB_COUNT_SQL                                                           \
 	"SELECT COUNT(*), COUNT(DISTINCT level) FROM owners WHERE "            \

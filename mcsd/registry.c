@@ -38,7 +38,7 @@
 
 #include <sqlite3.h>
 
-#include <mcs/registry.h>
+#include "registry.h"
 
 #include "alloc.h"
 #include "log.h"

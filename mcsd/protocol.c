@@ -18,7 +18,7 @@
 #include <selinux/selinux.h>
 
 #include <mcs/label.h>
-#include <mcs/registry.h>
+#include "registry.h"
 
 #include "log.h"
 #include "protocol.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcs/registry.h - the durable registry of MCS levels that mcsd hands out.
+ * registry.h - the durable registry of MCS levels that mcsd hands out
+ * (private to mcsd and its tests: not part of libmcs).
  *
  * The truth is a sqlite database (WAL, synchronous=FULL, versioned schema):
  * one row per held or released pair and one row per owner.  The free set
@@ -30,8 +31,8 @@
  * Errors: >= 0 or -errno; err (optional, last) gets a one-line message
  * naming the owner/level.
  */
-#ifndef MCS_REGISTRY_H
-#define MCS_REGISTRY_H
+#ifndef MCSD_REGISTRY_H
+#define MCSD_REGISTRY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,10 +41,6 @@
 
 #include <mcs/error.h>
 #include <mcs/label.h>
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 
 #define MCS_REGISTRY_OWNER_MAX 255 /* owner and group: [A-Za-z0-9_.:@-]+ */
 #define MCS_REGISTRY_LEVEL_MAX 32  /* "s0:c1022,c1023" and NUL fit */
@@ -109,12 +106,11 @@ typedef struct mcs_registry_counts {
  * On success *ret owns the registry; free with mcs_registry_close().
  * Returns 0, -EINVAL (bad config), -EIO/-errno (sqlite), -ENOMEM.
  */
-MCS_EXPORT int mcs_registry_open(const char *path,
-				 const mcs_registry_config *cfg,
-				 mcs_registry **ret, mcs_error *err);
+int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
+		      mcs_registry **ret, mcs_error *err);
 
 /* Close r (rolling back an open batch).  NULL is a no-op. */
-MCS_EXPORT void mcs_registry_close(mcs_registry *r);
+void mcs_registry_close(mcs_registry *r);
 
 /*
  * Give req->owner a level, or return the one it already holds
@@ -130,21 +126,20 @@ MCS_EXPORT void mcs_registry_close(mcs_registry *r);
  * (a lease's pid does not exist), -EPERM (owner exists and belongs to
  * another uid than req->uid, which is not 0), -EIO.
  */
-MCS_EXPORT int mcs_registry_allocate(mcs_registry *r,
-				     const mcs_registry_request *req,
-				     mcs_registry_entry *ret, mcs_error *err);
+int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
+			  mcs_registry_entry *ret, mcs_error *err);
 
 /*
  * Release owner's row.  uid 0 may release anything; another uid only rows
  * it created (-EPERM otherwise).  The pair goes to the quarantine when no
  * member of its group is left.  Returns 0, -ENOENT, -EPERM, -EIO.
  */
-MCS_EXPORT int mcs_registry_release(mcs_registry *r, const char *owner,
-				    uid_t uid, mcs_error *err);
+int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
+			 mcs_error *err);
 
 /* Fill *ret with owner's row.  Returns 0, -ENOENT, -EIO. */
-MCS_EXPORT int mcs_registry_lookup(mcs_registry *r, const char *owner,
-				   mcs_registry_entry *ret, mcs_error *err);
+int mcs_registry_lookup(mcs_registry *r, const char *owner,
+			mcs_registry_entry *ret, mcs_error *err);
 
 /*
  * All owner rows, ordered by owner.  *ret_entries is a malloc'ed array of
@@ -152,9 +147,8 @@ MCS_EXPORT int mcs_registry_lookup(mcs_registry *r, const char *owner,
  * over 600 bytes a row, so a large registry is better read with
  * mcs_registry_list_page().  Returns 0, -ENOMEM, -EIO.
  */
-MCS_EXPORT int mcs_registry_list(mcs_registry *r,
-				 mcs_registry_entry **ret_entries,
-				 size_t *ret_n, mcs_error *err);
+int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
+		      size_t *ret_n, mcs_error *err);
 
 /*
  * One page of owner rows: at most max of those whose owner sorts after
@@ -164,12 +158,12 @@ MCS_EXPORT int mcs_registry_list(mcs_registry *r,
  * without holding it (or memory) up: pass the last owner returned as the
  * next `after`.  Returns 0, -EINVAL, -EIO.
  */
-MCS_EXPORT int mcs_registry_list_page(mcs_registry *r, const char *after,
-				      mcs_registry_entry *entries, size_t max,
-				      size_t *ret_n, mcs_error *err);
+int mcs_registry_list_page(mcs_registry *r, const char *after,
+			   mcs_registry_entry *entries, size_t max,
+			   size_t *ret_n, mcs_error *err);
 
 /* Counts (from memory, O(1)).  Returns 0. */
-MCS_EXPORT int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
+int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
 
 /*
  * Release the leases of dead processes (pid gone, or its start time
@@ -178,8 +172,8 @@ MCS_EXPORT int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
  * *ret_released (may be NULL) receives the number of rows released.
  * Returns 0 or -errno.
  */
-MCS_EXPORT int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
-				      mcs_error *err);
+int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
+			   mcs_error *err);
 
 /*
  * Batching: begin opens one BEGIN IMMEDIATE transaction; calls made until
@@ -187,9 +181,9 @@ MCS_EXPORT int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
  * (and the in-memory free set with them).  -EBUSY when a batch is already
  * open (begin) or none is (commit/rollback).  A failed commit rolls back.
  */
-MCS_EXPORT int mcs_registry_begin(mcs_registry *r, mcs_error *err);
-MCS_EXPORT int mcs_registry_commit(mcs_registry *r, mcs_error *err);
-MCS_EXPORT int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
+int mcs_registry_begin(mcs_registry *r, mcs_error *err);
+int mcs_registry_commit(mcs_registry *r, mcs_error *err);
+int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
 
 /*
  * Split commit, for a server that overlaps the disk flush of one batch
@@ -204,8 +198,8 @@ MCS_EXPORT int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
  * (sync: -EIO and the like; then the state on disk is unknown and the
  * caller should stop).
  */
-MCS_EXPORT int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err);
-MCS_EXPORT int mcs_registry_sync(mcs_registry *r, mcs_error *err);
+int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err);
+int mcs_registry_sync(mcs_registry *r, mcs_error *err);
 
 /*
  * Checkpoints (copying the WAL into the database file) off the committing
@@ -219,10 +213,9 @@ MCS_EXPORT int mcs_registry_sync(mcs_registry *r, mcs_error *err);
  * past 256 MiB, a commit restarts it itself.  Both 0 / false for a
  * database in memory.
  */
-MCS_EXPORT int mcs_registry_checkpoint_elsewhere(mcs_registry *r,
-						 mcs_error *err);
-MCS_EXPORT bool mcs_registry_checkpoint_due(mcs_registry *r);
-MCS_EXPORT int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
+int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err);
+bool mcs_registry_checkpoint_due(mcs_registry *r);
+int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
 
 /* ---- process liveness (leases) ---------------------------------------- */
 
@@ -230,7 +223,7 @@ MCS_EXPORT int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
  * Start time of pid (clock ticks since boot, /proc/<pid>/stat field 22)
  * into *ret.  Returns 0, -ESRCH (no such process), -errno.
  */
-MCS_EXPORT int mcs_pid_start_time(pid_t pid, uint64_t *ret);
+int mcs_pid_start_time(pid_t pid, uint64_t *ret);
 
 /*
  * Open a pidfd (O_CLOEXEC) for pid that becomes readable when the process
@@ -238,12 +231,9 @@ MCS_EXPORT int mcs_pid_start_time(pid_t pid, uint64_t *ret);
  * (0: no check).  Returns the fd (caller closes), -ESRCH (gone or
  * reused), -errno.
  */
-MCS_EXPORT int mcs_pidfd_open(pid_t pid, uint64_t start_time);
+int mcs_pidfd_open(pid_t pid, uint64_t start_time);
 
 /* The current boot id (36 chars + NUL) into buf.  Returns 0 or -errno. */
-MCS_EXPORT int mcs_boot_id(char buf[static 37]);
+int mcs_boot_id(char buf[static 37]);
 
-#ifdef __cplusplus
-}
-#endif
 #endif

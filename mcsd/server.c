@@ -48,7 +48,7 @@
 #include <selinux/selinux.h>
 #include <systemd/sd-daemon.h>
 
-#include <mcs/server.h>
+#include "server.h"
 
 #include "log.h"
 #include "protocol.h"
@@ -308,8 +308,8 @@ static void raise_nofile(void)
 	}
 }
 
-MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
-			      mcs_error *err)
+int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
+		   mcs_error *err)
 {
 	mcs_server *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -437,7 +437,7 @@ static void conn_free(mcs_server *s, struct conn *c)
 	s->nconns--;
 }
 
-MCS_EXPORT void mcs_server_free(mcs_server *s)
+void mcs_server_free(mcs_server *s)
 {
 	if (!s)
 		return;
@@ -1278,7 +1278,7 @@ static int next_timeout(const mcs_server *s)
 	return next <= now ? 0 : (int)(next - now);
 }
 
-MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err)
+int mcs_server_run(mcs_server *s, mcs_error *err)
 {
 	struct epoll_event evs[256];
 	int r = threads_start(s, err);
