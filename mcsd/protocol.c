@@ -19,6 +19,7 @@
 
 #include <mcs/label.h>
 #include "registry.h"
+#include "proc.h"
 
 #include "log.h"
 #include "protocol.h"
@@ -346,7 +347,8 @@ int protocol_watch_existing(protocol *p, protocol_lease **ret, size_t *ret_n)
 				v = nv;
 				cap = ncap;
 			}
-			int fd = mcs_pidfd_open(rows[i].pid, rows[i].pid_start);
+			int fd =
+				proc_pidfd_open(rows[i].pid, rows[i].pid_start);
 			if (fd < 0)
 				continue; /* gone since reconcile */
 			v[k].pidfd = fd;
@@ -626,7 +628,7 @@ static struct json_object *do_allocate(protocol *p, const protocol_peer *peer,
 	 * is refused instead of leaking a lease. */
 	_cleanup_close_ int pidfd = -1;
 	if (a.pid) {
-		pidfd = mcs_pidfd_open(a.pid, 0);
+		pidfd = proc_pidfd_open(a.pid, 0);
 		if (pidfd < 0)
 			return invalid_parameter("pid");
 	}

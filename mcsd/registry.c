@@ -32,13 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "registry.h"
+#include "proc.h"
 
 #include "alloc.h"
 #include "log.h"
@@ -625,7 +625,7 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 	k = registry_config(r, cfg, err);
 	if (k < 0)
 		goto fail;
-	k = mcs_boot_id(r->boot_id);
+	k = proc_boot_id(r->boot_id);
 	if (k < 0) {
 		mcs_error_set(err, k, "cannot read the boot id");
 		goto fail;
@@ -1166,7 +1166,7 @@ static int registry_insert_owner(mcs_registry *r,
 	int k;
 
 	if (req->kind == MCS_REGISTRY_LEASE && req->pid > 0) {
-		k = mcs_pid_start_time(req->pid, &start);
+		k = proc_pid_start_time(req->pid, &start);
 		if (k < 0)
 			return mcs_error_set(
 				err, k, "owner %s: lease pid %d: %s",
@@ -1516,7 +1516,7 @@ static int reconcile_scan(mcs_registry *r, const char *after, owner_name *dead,
 			!boot || strcmp((const char *)boot, r->boot_id) != 0;
 
 		if (!gone && pid > 0)
-			gone = mcs_pid_start_time(pid, &start) == -ESRCH ||
+			gone = proc_pid_start_time(pid, &start) == -ESRCH ||
 			       (want != 0 && start != want);
 		if (gone)
 			copy_col(dead[n++].name, sizeof(dead->name), s, 0);
@@ -1576,79 +1576,4 @@ int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
 	if (k >= 0 && ret_released)
 		*ret_released = released;
 	return k < 0 ? k : 0;
-}
-
-/* ---- process liveness --------------------------------------------------- */
-
-int mcs_pid_start_time(pid_t pid, uint64_t *ret)
-{
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -1;
-	const char *p;
-	ssize_t n;
-
-	if (pid <= 0)
-		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : negative_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return errno == ESRCH ? -ESRCH : negative_errno();
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields resume after the
-	 * last ')'.  p starts at the space before field 3 (state); each
-	 * step moves it to the space before the next field, up to 22. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	p++;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EIO;
-	}
-	*ret = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
-int mcs_pidfd_open(pid_t pid, uint64_t start_time)
-{
-	_cleanup_close_ int fd = -1;
-	uint64_t now;
-	int k;
-
-	if (pid <= 0)
-		return -EINVAL;
-	/* pidfds are always close-on-exec */
-	fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0)
-		return negative_errno();
-	if (start_time != 0) {
-		/* checked after opening: the fd pins the process we check */
-		k = mcs_pid_start_time(pid, &now);
-		if (k < 0)
-			return k;
-		if (now != start_time)
-			return -ESRCH;
-	}
-	return TAKE_FD(fd);
-}
-
-int mcs_boot_id(char buf[static 37])
-{
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
-	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	n = read(fd, buf, 36);
-	if (n < 0)
-		return negative_errno();
-	if (n != 36)
-		return -EIO;
-	buf[36] = '\0';
-	return 0;
 }

@@ -217,23 +217,4 @@ int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err);
 bool mcs_registry_checkpoint_due(mcs_registry *r);
 int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
 
-/* ---- process liveness (leases) ---------------------------------------- */
-
-/*
- * Start time of pid (clock ticks since boot, /proc/<pid>/stat field 22)
- * into *ret.  Returns 0, -ESRCH (no such process), -errno.
- */
-int mcs_pid_start_time(pid_t pid, uint64_t *ret);
-
-/*
- * Open a pidfd (O_CLOEXEC) for pid that becomes readable when the process
- * exits, and check it is still the process that started at start_time
- * (0: no check).  Returns the fd (caller closes), -ESRCH (gone or
- * reused), -errno.
- */
-int mcs_pidfd_open(pid_t pid, uint64_t start_time);
-
-/* The current boot id (36 chars + NUL) into buf.  Returns 0 or -errno. */
-int mcs_boot_id(char buf[static 37]);
-
 #endif

@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 
 #include "registry.h"
+#include "proc.h"
 
 struct fix {
 	char dir[64];
@@ -716,7 +717,7 @@ static void test_pidfd(void **state)
 		pause();
 		_exit(0);
 	}
-	assert_int_equal(mcs_pid_start_time(child, &start), 0);
+	assert_int_equal(proc_pid_start_time(child, &start), 0);
 	{
 		/* field 22 read independently, and stable over time */
 		char path[64], buf[1024], *p;
@@ -737,13 +738,13 @@ static void test_pidfd(void **state)
 			       &want),
 			1);
 		assert_int_equal(start, want);
-		assert_int_equal(mcs_pid_start_time(getpid(), &start), 0);
-		assert_int_equal(mcs_pid_start_time(getpid(), &again), 0);
+		assert_int_equal(proc_pid_start_time(getpid(), &start), 0);
+		assert_int_equal(proc_pid_start_time(getpid(), &again), 0);
 		assert_int_equal(start, again);
-		assert_int_equal(mcs_pid_start_time(child, &start), 0);
+		assert_int_equal(proc_pid_start_time(child, &start), 0);
 	}
-	assert_int_equal(mcs_pidfd_open(child, start + 1), -ESRCH);
-	fd = mcs_pidfd_open(child, start);
+	assert_int_equal(proc_pidfd_open(child, start + 1), -ESRCH);
+	fd = proc_pidfd_open(child, start);
 	assert_true(fd >= 0);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 0), 0);
@@ -751,7 +752,7 @@ static void test_pidfd(void **state)
 	assert_int_equal(poll(&p, 1, 5000), 1);
 	assert_int_equal(waitpid(child, NULL, 0), child);
 	close(fd);
-	assert_int_equal(mcs_pid_start_time(child, &start), -ESRCH);
+	assert_int_equal(proc_pid_start_time(child, &start), -ESRCH);
 }
 
 static double now(void)
