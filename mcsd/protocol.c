@@ -6,7 +6,7 @@
  * onto the registry and the registry's result onto a reply or a varlink
  * error.  Also answers org.varlink.service (GetInfo,
  * GetInterfaceDescription).  A rejected call changes nothing.  No sockets
- * here (server.c), no SQL here (registry.c).
+ * here (server.c), no SQL here (store_sqlite.c).
  */
 #include <errno.h>
 #include <fcntl.h>

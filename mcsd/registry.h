@@ -3,11 +3,11 @@
  * registry.h - the durable registry of MCS levels that mcsd hands out
  * (private to mcsd and its tests: not part of libmcs).
  *
- * The truth is a sqlite database (WAL, synchronous=FULL, versioned schema):
- * one row per held or released pair and one row per owner.  The free set
- * lives in memory, rebuilt from the tables at open, so that an allocation
- * is a uniform random pick over the free pairs at the same cost whether
- * the registry is empty or 99.9% full (no retry loop).
+ * These are the rules; the truth is kept by a storage engine behind
+ * store.h (sqlite by default: WAL, versioned schema, one row per held or
+ * released pair and one row per owner, and an in-memory free set so that
+ * an allocation is a uniform random pick over the free pairs at the same
+ * cost whether the registry is empty or 99.9% full, with no retry loop).
  *
  * Levels are always canonical two-category s0 levels "s0:cX,cY" with
  * lo <= X < Y <= hi of the configured category range.  "s0:c1022,c1023"
@@ -67,8 +67,9 @@ typedef struct mcs_registry_request {
 } mcs_registry_request;
 
 /*
- * Open (creating it if needed) the registry at path (":memory:" for a
- * private in-memory one), run pending schema migrations in one
+ * Open (creating it if needed) the registry at path, a location of
+ * store_open() ("sqlite:PATH", a path, ":memory:" for a private
+ * in-memory one), run pending schema migrations in one
  * transaction, and build the in-memory free set.  cfg may be NULL
  * (defaults).  Does NOT reconcile: call mcs_registry_reconcile().
  * On success *ret owns the registry; free with mcs_registry_close().

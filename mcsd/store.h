@@ -57,7 +57,7 @@
 typedef int64_t store_key;
 #define STORE_KEY(x, y) ((store_key)(x) << 10 | (store_key)(y))
 #define STORE_KEY_X(k)	((unsigned)((k) >> 10))
-#define STORE_KEY_Y(k)	((unsigned)((k) & 1023))
+#define STORE_KEY_Y(k)	((unsigned)((k)&1023))
 /* pair_claim: let the engine choose the pair. */
 #define STORE_KEY_ANY ((store_key)-1)
 
@@ -96,8 +96,8 @@ struct store_ops {
 	/* location: what follows the scheme (a path for sqlite, the whole
 	 * URI for postgresql).  Creates and migrates the schema in one
 	 * transaction.  *ret owns the store; close with close(). */
-	int (*open)(const char *location, const store_config *cfg,
-		    store **ret, mcs_error *err);
+	int (*open)(const char *location, const store_config *cfg, store **ret,
+		    mcs_error *err);
 	/* Rolls back an open transaction.  Never NULL store. */
 	void (*close)(store *s);
 
@@ -155,8 +155,8 @@ struct store_ops {
 	 * ("" for the first), ordered by owner; *ret_n of them.  The work
 	 * is bounded by max. */
 	int (*list_page)(store *s, const char *after,
-			 mcs_registry_entry *entries, size_t max,
-			 size_t *ret_n, mcs_error *err);
+			 mcs_registry_entry *entries, size_t max, size_t *ret_n,
+			 mcs_error *err);
 	/* The same for leases (rows of kind lease) that reconcile checks. */
 	int (*lease_page)(store *s, const char *after, store_lease *leases,
 			  size_t max, size_t *ret_n, mcs_error *err);

@@ -18,7 +18,7 @@
  * from the barrier (where sqlite takes no error) is remembered and
  * reported by mcs_walvfs_failed().
  *
- * Together with registry.c the only file that includes sqlite3.h.
+ * Together with store_sqlite.c the only file that includes sqlite3.h.
  */
 #include <errno.h>
 #include <pthread.h>

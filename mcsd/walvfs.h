@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * walvfs.h - the sqlite VFS that gathers WAL appends (walvfs.c); used by
- * registry.c only.
+ * store_sqlite.c only.
  */
 #ifndef MCS_WALVFS_H
 #define MCS_WALVFS_H
