@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * protocol.c - the io.mcskit.Labels varlink interface: decode and validate
- * each call strictly (types, owner and type names, levels via the label
- * core), decide authorisation from the caller's credentials, map the call
- * onto the registry and the registry's result onto a reply or a varlink
- * error.  Also answers org.varlink.service (GetInfo,
- * GetInterfaceDescription).  A rejected call changes nothing.  No sockets
- * here (server.c), no SQL here (store_sqlite.c).
+ * protocol.c - the io.mcskit.Labels varlink interface: a table of methods,
+ * each decoding and validating its parameters once into struct args
+ * (types, owner and type names, levels via the label core) and then
+ * running on the registry: authorisation from the caller's credentials,
+ * the registry's result mapped onto a reply or a varlink error, and what
+ * the pipeline needs besides (a lease's pidfd, pid and owner).  Also
+ * answers org.varlink.service (GetInfo, GetInterfaceDescription).  A
+ * rejected call changes nothing.  It neither opens the registry nor owns
+ * its transactions (server.c does), has no sockets and no SQL.  Every
+ * json-c allocation is checked: out of memory is -ENOMEM, never a reply
+ * with a member missing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,18 +19,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <selinux/selinux.h>
-
 #include <mcs/label.h>
-#include "registry.h"
-#include "proc.h"
+
+#include "protocol.h"
 
 #include "log.h"
-#include "protocol.h"
+#include "proc.h"
+#include "registry.h"
 #include "util.h"
 #include "varlink.h"
 
 #define ERR_PREFIX     "io.mcskit.Labels."
+#define SERVICE	       "org.varlink.service"
 #define DEFAULT_TYPE   "svirt_lxc_net_t"
 #define MOUNT_PREFIX   "system_u:object_r:svirt_sandbox_file_t:"
 #define PROCESS_PREFIX "system_u:system_r:"
@@ -119,250 +123,93 @@ static const char interface_description[] =
 	"changed.\n"
 	"error StorageError (message: string)\n";
 
-/* An entry as the protocol reports it (decoupled from registry rows). */
-struct entry {
-	char owner[PROTOCOL_OWNER_MAX + 1];
-	char group[PROTOCOL_OWNER_MAX + 1]; /* "" none */
-	char level[32];
-	bool persistent;
-	uid_t uid;
-	pid_t pid; /* 0 none */
-};
-
-/* Decoded Allocate parameters (pointers into the call object). */
-struct alloc_args {
+/* A call's parameters, decoded once (strings point into the call). */
+struct args {
 	const char *owner;
 	const char *group; /* NULL none */
-	const char *level; /* NULL: pick one; else canonical form */
+	const char *level; /* NULL: pick one; else canonical, in level_buf */
 	const char *type;
-	pid_t pid;
+	const char *after;     /* List */
+	const char *interface; /* GetInterfaceDescription */
+	pid_t pid;	       /* 0 none */
 	bool persistent;
 	char level_buf[32];
 };
 
-struct counts {
-	uint64_t total, used, free, quarantined;
-};
+/* ---- building replies (every allocation checked) ------------------------ */
 
-/* ---- registry glue (the only part that knows registry.h) --------------- */
-
-struct protocol {
-	mcs_registry *reg;
-};
-
-static void entry_from_row(const mcs_registry_entry *row, struct entry *e)
+/* Add k: v to o (v taken, also on failure); false when out of memory. */
+static bool add(struct json_object *o, const char *k, struct json_object *v)
 {
-	memset(e, 0, sizeof(*e));
-	snprintf(e->owner, sizeof(e->owner), "%s", row->owner);
-	snprintf(e->group, sizeof(e->group), "%s", row->group);
-	snprintf(e->level, sizeof(e->level), "%s", row->level);
-	e->persistent = row->kind == MCS_REGISTRY_RESERVATION;
-	e->uid = row->uid;
-	e->pid = row->pid;
-}
-
-int protocol_new(const char *db_path, const char *range, protocol **ret,
-		 mcs_error *err)
-{
-	mcs_registry_config cfg = {0};
-	int r = mcs_cat_range_parse(range, &cfg.range, err);
-	if (r < 0)
-		return mcs_error_prefix(err, "range '%s': ", range);
-	protocol *p = calloc(1, sizeof(*p));
-	if (!p)
-		return mcs_error_set(err, -ENOMEM, "out of memory");
-	r = mcs_registry_open(db_path, &cfg, &p->reg, err);
-	if (r < 0) {
-		free(p);
-		return r; /* err already names the registry */
+	if (!v)
+		return false;
+	if (json_object_object_add(o, k, v) < 0) {
+		json_object_put(v);
+		return false;
 	}
-	size_t released = 0;
-	r = mcs_registry_reconcile(p->reg, &released, err);
-	if (r < 0) {
-		protocol_free(p);
-		return mcs_error_prefix(err,
-					"registry %s: reconcile: ", db_path);
+	return true;
+}
+
+static bool add_str(struct json_object *o, const char *k, const char *v)
+{
+	return add(o, k, json_object_new_string(v));
+}
+
+static bool add_int(struct json_object *o, const char *k, int64_t v)
+{
+	return add(o, k, json_object_new_int64(v));
+}
+
+static bool add_bool(struct json_object *o, const char *k, bool v)
+{
+	return add(o, k, json_object_new_boolean(v));
+}
+
+/* o when ok, else NULL with o freed. */
+static struct json_object *done(struct json_object *o, bool ok)
+{
+	if (ok)
+		return o;
+	json_object_put(o);
+	return NULL;
+}
+
+/* A reply of params (taken); NULL when either is missing. */
+static struct json_object *reply_of(struct json_object *params)
+{
+	return params ? varlink_reply_new(params) : NULL;
+}
+
+/* An error of params (taken); NULL when either is missing. */
+static struct json_object *error_of(const char *name,
+				    struct json_object *params)
+{
+	return params ? varlink_error_new(name, params) : NULL;
+}
+
+struct json_object *protocol_error(const char *name, const char *key,
+				   const char *value)
+{
+	struct json_object *params;
+
+	if (!key)
+		return varlink_error_new(name, NULL);
+	params = json_object_new_object();
+	if (!params || !add_str(params, key, value)) {
+		json_object_put(params);
+		return NULL;
 	}
-	if (released)
-		log_msg(MCS_LOG_NOTICE,
-			"released %zu stale lease(s) of dead processes or an "
-			"earlier boot",
-			released);
-	*ret = p;
-	return 0;
+	return varlink_error_new(name, params);
 }
 
-void protocol_free(protocol *p)
+static struct json_object *invalid_parameter(const char *name)
 {
-	if (!p)
-		return;
-	mcs_registry_close(p->reg);
-	free(p);
+	return protocol_error(SERVICE ".InvalidParameter", "parameter", name);
 }
 
-int protocol_begin(protocol *p, mcs_error *err)
+static struct json_object *denied(const char *why)
 {
-	return mcs_registry_begin(p->reg, err);
-}
-
-int protocol_commit(protocol *p, mcs_error *err)
-{
-	return mcs_registry_commit(p->reg, err);
-}
-
-int protocol_commit_nowait(protocol *p, mcs_error *err)
-{
-	return mcs_registry_commit_nowait(p->reg, err);
-}
-
-int protocol_sync(protocol *p, mcs_error *err)
-{
-	return mcs_registry_sync(p->reg, err);
-}
-
-int protocol_checkpoint_elsewhere(protocol *p, mcs_error *err)
-{
-	return mcs_registry_checkpoint_elsewhere(p->reg, err);
-}
-
-bool protocol_checkpoint_due(protocol *p)
-{
-	return mcs_registry_checkpoint_due(p->reg);
-}
-
-int protocol_checkpoint(protocol *p, mcs_error *err)
-{
-	return mcs_registry_checkpoint(p->reg, err);
-}
-
-static int reg_lookup(protocol *p, const char *owner, struct entry *ret)
-{
-	mcs_registry_entry row;
-	int r = mcs_registry_lookup(p->reg, owner, &row, NULL);
-	if (r < 0)
-		return r;
-	entry_from_row(&row, ret);
-	return 0;
-}
-
-static int reg_allocate(protocol *p, const struct alloc_args *a, uid_t uid,
-			struct entry *ret, char *msg, size_t msgsize)
-{
-	mcs_registry_request req = {
-		.owner = a->owner,
-		.group = a->group,
-		.level = a->level,
-		.type = a->type,
-		.kind = a->persistent ? MCS_REGISTRY_RESERVATION
-				      : MCS_REGISTRY_LEASE,
-		.pid = a->pid,
-		.uid = uid,
-	};
-	mcs_registry_entry row;
-	mcs_error err = {0};
-	int r = mcs_registry_allocate(p->reg, &req, &row, &err);
-	if (r < 0) {
-		snprintf(msg, msgsize, "%s", err.msg);
-		return r;
-	}
-	entry_from_row(&row, ret);
-	return 0;
-}
-
-static int reg_release(protocol *p, const char *owner, uid_t uid, char *msg,
-		       size_t msgsize)
-{
-	mcs_error err = {0};
-	int r = mcs_registry_release(p->reg, owner, uid, &err);
-	if (r < 0)
-		snprintf(msg, msgsize, "%s", err.msg);
-	return r;
-}
-
-static int reg_status(protocol *p, struct counts *ret)
-{
-	mcs_registry_counts c;
-	int r = mcs_registry_status(p->reg, &c);
-	if (r < 0)
-		return r;
-	ret->total = c.total;
-	ret->used = c.used;
-	ret->free = c.free;
-	ret->quarantined = c.quarantined;
-	return 0;
-}
-
-int protocol_lease_ended(protocol *p, const char *owner, pid_t pid)
-{
-	mcs_registry_entry row;
-	int r = mcs_registry_lookup(p->reg, owner, &row, NULL);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	/* Released and allocated again meanwhile: not this lease any more. */
-	if (row.kind != MCS_REGISTRY_LEASE || row.pid != pid)
-		return 0;
-	r = mcs_registry_release(p->reg, owner, 0, NULL);
-	return r < 0 ? r : 1;
-}
-
-/* Rows read per page when walking the whole registry. */
-#define WALK_PAGE 256
-
-static int leases_drop(protocol_lease *v, size_t n, int r)
-{
-	for (size_t i = 0; i < n; i++)
-		close(v[i].pidfd);
-	return r;
-}
-
-int protocol_watch_existing(protocol *p, protocol_lease **ret, size_t *ret_n)
-{
-	_cleanup_free_ mcs_registry_entry *rows =
-		calloc(WALK_PAGE, sizeof(*rows));
-	_cleanup_free_ protocol_lease *v = NULL;
-	char after[sizeof(rows->owner)] = "";
-	size_t n, k = 0, cap = 0;
-
-	if (!rows)
-		return -ENOMEM;
-	/* a page at a time: a full registry's rows take 300 MB at once,
-	 * its leases with a pid far fewer */
-	do {
-		int r = mcs_registry_list_page(p->reg, after, rows, WALK_PAGE,
-					       &n, NULL);
-		if (r < 0)
-			return leases_drop(v, k, r);
-		for (size_t i = 0; i < n; i++) {
-			if (rows[i].kind != MCS_REGISTRY_LEASE ||
-			    rows[i].pid <= 0)
-				continue;
-			if (k == cap) {
-				size_t ncap = cap ? 2 * cap : 16;
-				protocol_lease *nv =
-					reallocarray(v, ncap, sizeof(*v));
-				if (!nv)
-					return leases_drop(v, k, -ENOMEM);
-				v = nv;
-				cap = ncap;
-			}
-			int fd =
-				proc_pidfd_open(rows[i].pid, rows[i].pid_start);
-			if (fd < 0)
-				continue; /* gone since reconcile */
-			v[k].pidfd = fd;
-			v[k].pid = rows[i].pid;
-			snprintf(v[k].owner, sizeof(v[k].owner), "%s",
-				 rows[i].owner);
-			k++;
-		}
-		if (n)
-			snprintf(after, sizeof(after), "%s", rows[n - 1].owner);
-	} while (n == WALK_PAGE);
-	*ret = k ? TAKE_PTR(v) : calloc(1, sizeof(**ret));
-	*ret_n = k;
-	return *ret ? 0 : -ENOMEM;
+	return protocol_error(ERR_PREFIX "PermissionDenied", "message", why);
 }
 
 /* Map a registry failure onto the varlink error a client sees. */
@@ -370,9 +217,11 @@ static struct json_object *registry_error(int r, const char *owner,
 					  const char *level, const char *msg)
 {
 	struct json_object *ep = json_object_new_object();
+	const char *name;
+	bool ok = ep != NULL;
+
 	if (!ep)
 		return NULL;
-	const char *name;
 	switch (r) {
 	case -ENOSPC:
 		name = ERR_PREFIX "Exhausted";
@@ -397,70 +246,33 @@ static struct json_object *registry_error(int r, const char *owner,
 		break;
 	}
 	if (owner && (r == -ENOENT || r == -EEXIST || r == -EBUSY))
-		json_object_object_add(ep, "owner",
-				       json_object_new_string(owner));
+		ok = ok && add_str(ep, "owner", owner);
 	if (level && (r == -EEXIST || r == -EBUSY || r == -EINVAL))
-		json_object_object_add(ep, "level",
-				       json_object_new_string(level));
+		ok = ok && add_str(ep, "level", level);
 	if (msg && *msg)
-		json_object_object_add(ep, "message",
-				       json_object_new_string(msg));
+		ok = ok && add_str(ep, "message", msg);
 	else if (r != -ENOENT)
-		json_object_object_add(ep, "message",
-				       json_object_new_string(strerror(-r)));
-	return varlink_error_new(name, ep);
+		ok = ok && add_str(ep, "message", strerror(-r));
+	return error_of(name, done(ep, ok));
 }
 
-/* ---- replies ------------------------------------------------------------ */
-
-struct json_object *protocol_error(const char *name, const char *key,
-				   const char *value)
-{
-	struct json_object *params = NULL;
-	if (key) {
-		params = json_object_new_object();
-		if (!params)
-			return NULL;
-		json_object_object_add(params, key,
-				       json_object_new_string(value));
-	}
-	return varlink_error_new(name, params);
-}
-
-static struct json_object *invalid_parameter(const char *name)
-{
-	return protocol_error("org.varlink.service.InvalidParameter",
-			      "parameter", name);
-}
-
-static struct json_object *denied(const char *why)
-{
-	return protocol_error(ERR_PREFIX "PermissionDenied", "message", why);
-}
-
-static void add_str(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static struct json_object *entry_json(const struct entry *e)
+static struct json_object *entry_json(const mcs_registry_entry *e)
 {
 	char label[128];
 	struct json_object *o = json_object_new_object();
+	bool ok;
+
 	if (!o)
 		return NULL;
-	add_str(o, "owner", e->owner);
-	if (e->group[0])
-		add_str(o, "group", e->group);
-	add_str(o, "level", e->level);
-	json_object_object_add(o, "persistent",
-			       json_object_new_boolean(e->persistent));
-	json_object_object_add(o, "uid", json_object_new_int64(e->uid));
-	if (e->pid > 0)
-		json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 	snprintf(label, sizeof(label), MOUNT_PREFIX "%s", e->level);
-	add_str(o, "mount_label", label);
-	return o;
+	ok = add_str(o, "owner", e->owner) &&
+	     (!e->group[0] || add_str(o, "group", e->group)) &&
+	     add_str(o, "level", e->level) &&
+	     add_bool(o, "persistent", e->kind == MCS_REGISTRY_RESERVATION) &&
+	     add_int(o, "uid", e->uid) &&
+	     (e->pid <= 0 || add_int(o, "pid", e->pid)) &&
+	     add_str(o, "mount_label", label);
+	return done(o, ok);
 }
 
 /* ---- validation --------------------------------------------------------- */
@@ -503,13 +315,12 @@ static bool valid_type(const char *s)
 /*
  * Check params against the allowed keys and types.  keys: "name:t" with t
  * s (string), i (int), b (bool); an uppercase t marks it required.
- * Returns NULL or the name of the first bad parameter.
+ * Returns NULL or the name of the first bad parameter (in bad).
  */
 static const char *check_params(struct json_object *params,
-				const char *const *keys, size_t nkeys)
+				const char *const *keys, size_t nkeys,
+				char bad[64])
 {
-	static char bad[64];
-
 	if (params && !json_object_is_type(params, json_type_object))
 		return "parameters";
 	if (params) {
@@ -523,7 +334,7 @@ static const char *check_params(struct json_object *params,
 					break;
 			}
 			if (i == nkeys) {
-				snprintf(bad, sizeof(bad), "%.60s", k);
+				snprintf(bad, 64, "%.60s", k);
 				return bad;
 			}
 			enum json_type want;
@@ -539,7 +350,7 @@ static const char *check_params(struct json_object *params,
 				break;
 			}
 			if (!json_object_is_type(v, want)) {
-				snprintf(bad, sizeof(bad), "%.60s", k);
+				snprintf(bad, 64, "%.60s", k);
 				return bad;
 			}
 		}
@@ -548,7 +359,7 @@ static const char *check_params(struct json_object *params,
 		char t = keys[i][strlen(keys[i]) - 1];
 		if (t >= 'A' && t <= 'Z') {
 			size_t kl = strlen(keys[i]) - 2;
-			snprintf(bad, sizeof(bad), "%.*s", (int)kl, keys[i]);
+			snprintf(bad, 64, "%.*s", (int)kl, keys[i]);
 			if (!params ||
 			    !json_object_object_get_ex(params, bad, NULL))
 				return bad;
@@ -565,42 +376,65 @@ static const char *opt_str(struct json_object *params, const char *k)
 	return json_object_get_string(v);
 }
 
-/* ---- methods ------------------------------------------------------------ */
+/* ---- decoding ------------------------------------------------------------ */
 
-static struct json_object *do_allocate(protocol *p, const protocol_peer *peer,
-				       struct json_object *params,
-				       int *ret_pidfd)
+/*
+ * A decoder fills *a from params.  Returns 0 when they are valid, else 1
+ * with *ret_reply the error to answer (NULL: out of memory).
+ */
+typedef int decode_fn(struct json_object *params, struct args *a,
+		      struct json_object **ret_reply);
+
+/* The keys of params, or InvalidParameter naming the first bad one. */
+static int decode_keys(struct json_object *params, const char *const *keys,
+		       size_t nkeys, struct json_object **ret_reply)
+{
+	char buf[64];
+	const char *bad = check_params(params, keys, nkeys, buf);
+
+	if (!bad)
+		return 0;
+	*ret_reply = invalid_parameter(bad);
+	return 1;
+}
+
+static int reject(const char *param, struct json_object **ret_reply)
+{
+	*ret_reply = invalid_parameter(param);
+	return 1;
+}
+
+static int decode_allocate(struct json_object *params, struct args *a,
+			   struct json_object **ret_reply)
 {
 	static const char *const keys[] = {"owner:S", "group:s",
 					   "level:s", "type:s",
 					   "pid:i",   "persistent:b"};
-	const char *bad = check_params(params, keys, ELEMENTSOF(keys));
-	if (bad)
-		return invalid_parameter(bad);
-
-	struct alloc_args a = {0};
 	struct json_object *v;
-	a.owner = opt_str(params, "owner");
-	a.group = opt_str(params, "group");
-	a.type = opt_str(params, "type");
-	if (!a.type)
-		a.type = DEFAULT_TYPE;
-	if (!valid_owner(a.owner))
-		return invalid_parameter("owner");
-	if (a.group && !valid_owner(a.group))
-		return invalid_parameter("group");
-	if (!valid_type(a.type))
-		return invalid_parameter("type");
+
+	if (decode_keys(params, keys, ELEMENTSOF(keys), ret_reply))
+		return 1;
+	a->owner = opt_str(params, "owner");
+	a->group = opt_str(params, "group");
+	a->type = opt_str(params, "type");
+	if (!a->type)
+		a->type = DEFAULT_TYPE;
+	if (!valid_owner(a->owner))
+		return reject("owner", ret_reply);
+	if (a->group && !valid_owner(a->group))
+		return reject("group", ret_reply);
+	if (!valid_type(a->type))
+		return reject("type", ret_reply);
 	if (json_object_object_get_ex(params, "pid", &v)) {
 		int64_t pid = json_object_get_int64(v);
 		if (pid <= 0 || pid > PID_LIMIT)
-			return invalid_parameter("pid");
-		a.pid = (pid_t)pid;
+			return reject("pid", ret_reply);
+		a->pid = (pid_t)pid;
 	}
 	if (json_object_object_get_ex(params, "persistent", &v))
-		a.persistent = json_object_get_boolean(v);
-	if (a.persistent && a.pid)
-		return invalid_parameter("pid");
+		a->persistent = json_object_get_boolean(v);
+	if (a->persistent && a->pid)
+		return reject("pid", ret_reply);
 
 	const char *level = opt_str(params, "level");
 	if (level) {
@@ -612,14 +446,85 @@ static struct json_object *do_allocate(protocol *p, const protocol_peer *peer,
 			r = mcs_pair_from_level(&l, &x, &y, &lerr);
 		if (r < 0) {
 			struct json_object *ep = json_object_new_object();
-			add_str(ep, "level", level);
-			add_str(ep, "message", lerr.msg);
-			return varlink_error_new(ERR_PREFIX "InvalidLevel", ep);
+			bool ok = ep && add_str(ep, "level", level) &&
+				  add_str(ep, "message", lerr.msg);
+			*ret_reply = error_of(ERR_PREFIX "InvalidLevel",
+					      done(ep, ok));
+			return 1;
 		}
-		mcs_level_format(&l, a.level_buf, sizeof(a.level_buf));
-		a.level = a.level_buf;
+		mcs_level_format(&l, a->level_buf, sizeof(a->level_buf));
+		a->level = a->level_buf;
 	}
+	return 0;
+}
 
+/* Release and Lookup. */
+static int decode_owner(struct json_object *params, struct args *a,
+			struct json_object **ret_reply)
+{
+	static const char *const keys[] = {"owner:S"};
+
+	if (decode_keys(params, keys, ELEMENTSOF(keys), ret_reply))
+		return 1;
+	a->owner = opt_str(params, "owner");
+	if (!valid_owner(a->owner))
+		return reject("owner", ret_reply);
+	return 0;
+}
+
+static int decode_list(struct json_object *params, struct args *a,
+		       struct json_object **ret_reply)
+{
+	static const char *const keys[] = {"after:s"};
+
+	if (decode_keys(params, keys, ELEMENTSOF(keys), ret_reply))
+		return 1;
+	a->after = opt_str(params, "after");
+	if (a->after && !valid_owner(a->after))
+		return reject("after", ret_reply);
+	return 0;
+}
+
+static int decode_none(struct json_object *params, struct args *a,
+		       struct json_object **ret_reply)
+{
+	return decode_keys(params, NULL, 0, ret_reply);
+}
+
+/* org.varlink.service.GetInfo names no parameter when refusing one. */
+static int decode_service_none(struct json_object *params, struct args *a,
+			       struct json_object **ret_reply)
+{
+	char buf[64];
+
+	if (!check_params(params, NULL, 0, buf))
+		return 0;
+	return reject("parameters", ret_reply);
+}
+
+static int decode_interface(struct json_object *params, struct args *a,
+			    struct json_object **ret_reply)
+{
+	static const char *const keys[] = {"interface:S"};
+
+	if (decode_keys(params, keys, ELEMENTSOF(keys), ret_reply))
+		return 1;
+	a->interface = opt_str(params, "interface");
+	return 0;
+}
+
+/* ---- methods ------------------------------------------------------------ */
+
+/* A method runs on decoded arguments and returns its reply (NULL: out of
+ * memory); a lease to watch goes into *res. */
+typedef struct json_object *run_fn(mcs_registry *reg, const protocol_peer *peer,
+				   const struct args *a, protocol_result *res);
+
+static struct json_object *run_allocate(mcs_registry *reg,
+					const protocol_peer *peer,
+					const struct args *a,
+					protocol_result *res)
+{
 	if (peer->denied || !peer->may_allocate)
 		return denied("only root and the configured group may "
 			      "allocate");
@@ -627,70 +532,100 @@ static struct json_object *do_allocate(protocol *p, const protocol_peer *peer,
 	/* Bind the lease to the process now, so a pid that is already gone
 	 * is refused instead of leaking a lease. */
 	_cleanup_close_ int pidfd = -1;
-	if (a.pid) {
-		pidfd = proc_pidfd_open(a.pid, 0);
+	if (a->pid) {
+		pidfd = proc_pidfd_open(a->pid, 0);
 		if (pidfd < 0)
 			return invalid_parameter("pid");
 	}
 
 	/* Idempotent per owner; another uid's owner is not ours to see
 	 * (the registry checks, in the same lookup). */
-	struct entry e;
-	char msg[MCS_ERROR_MSG_MAX] = "";
-	int r = reg_allocate(p, &a, peer->uid, &e, msg, sizeof(msg));
+	mcs_registry_request req = {
+		.owner = a->owner,
+		.group = a->group,
+		.level = a->level,
+		.type = a->type,
+		.kind = a->persistent ? MCS_REGISTRY_RESERVATION
+				      : MCS_REGISTRY_LEASE,
+		.pid = a->pid,
+		.uid = peer->uid,
+	};
+	mcs_registry_entry e;
+	mcs_error err = {0};
+	int r = mcs_registry_allocate(reg, &req, &e, &err);
 	if (r == -ESRCH) /* the pid exited meanwhile */
 		return invalid_parameter("pid");
 	if (r == -EPERM)
 		return denied("owner belongs to another uid");
 	if (r < 0)
-		return registry_error(r, a.owner, a.level, msg);
+		return registry_error(r, a->owner, a->level, err.msg);
 
 	struct json_object *o = json_object_new_object();
-	char label[MCS_NAME_MAX + 64];
-	add_str(o, "owner", e.owner);
-	if (e.group[0])
-		add_str(o, "group", e.group);
-	add_str(o, "level", e.level);
-	snprintf(label, sizeof(label), PROCESS_PREFIX "%s:%s", a.type, e.level);
-	add_str(o, "process_label", label);
-	snprintf(label, sizeof(label), MOUNT_PREFIX "%s", e.level);
-	add_str(o, "mount_label", label);
-	json_object_object_add(o, "persistent",
-			       json_object_new_boolean(e.persistent));
+	char plabel[MCS_NAME_MAX + 64], mlabel[128];
+	bool persistent = e.kind == MCS_REGISTRY_RESERVATION;
+	bool ok = o != NULL;
+
+	snprintf(plabel, sizeof(plabel), PROCESS_PREFIX "%s:%s", a->type,
+		 e.level);
+	snprintf(mlabel, sizeof(mlabel), MOUNT_PREFIX "%s", e.level);
+	ok = ok && add_str(o, "owner", e.owner) &&
+	     (!e.group[0] || add_str(o, "group", e.group)) &&
+	     add_str(o, "level", e.level) &&
+	     add_str(o, "process_label", plabel) &&
+	     add_str(o, "mount_label", mlabel) &&
+	     add_bool(o, "persistent", persistent);
 	/* Watch only a lease really bound to this pid. */
-	if (pidfd >= 0 && e.pid == a.pid && !e.persistent)
-		*ret_pidfd = TAKE_FD(pidfd);
-	return varlink_reply_new(o);
+	if (ok && pidfd >= 0 && e.pid == a->pid && !persistent) {
+		res->pidfd = TAKE_FD(pidfd);
+		res->pid = a->pid;
+		snprintf(res->owner, sizeof(res->owner), "%s", a->owner);
+	}
+	return reply_of(done(o, ok));
 }
 
-/* Release and Lookup: the owner's uid or root. */
-static struct json_object *do_owner_call(protocol *p, const protocol_peer *peer,
-					 struct json_object *params,
-					 bool release)
+/* Release and Lookup: the owner's uid or root.  The entry into *e. */
+static struct json_object *owner_check(mcs_registry *reg,
+				       const protocol_peer *peer,
+				       const char *owner, mcs_registry_entry *e)
 {
-	static const char *const keys[] = {"owner:S"};
-	const char *bad = check_params(params, keys, ELEMENTSOF(keys));
-	if (bad)
-		return invalid_parameter(bad);
-	const char *owner = opt_str(params, "owner");
-	if (!valid_owner(owner))
-		return invalid_parameter("owner");
 	if (peer->denied)
 		return denied("refused by the SELinux policy");
-
-	struct entry e;
-	int r = reg_lookup(p, owner, &e);
+	int r = mcs_registry_lookup(reg, owner, e, NULL);
 	if (r < 0)
 		return registry_error(r, owner, NULL, NULL);
-	if (peer->uid != 0 && e.uid != peer->uid)
+	if (peer->uid != 0 && e->uid != peer->uid)
 		return denied("owner belongs to another uid");
-	if (!release)
-		return varlink_reply_new(entry_json(&e));
+	return NULL;
+}
 
-	char msg[MCS_ERROR_MSG_MAX] = "";
-	r = reg_release(p, owner, peer->uid, msg, sizeof(msg));
+static struct json_object *run_lookup(mcs_registry *reg,
+				      const protocol_peer *peer,
+				      const struct args *a,
+				      protocol_result *res)
+{
+	mcs_registry_entry e;
+	struct json_object *refused = owner_check(reg, peer, a->owner, &e);
+
+	if (refused)
+		return refused;
+	return reply_of(entry_json(&e));
+}
+
+static struct json_object *run_release(mcs_registry *reg,
+				       const protocol_peer *peer,
+				       const struct args *a,
+				       protocol_result *res)
+{
+	mcs_registry_entry e;
+	struct json_object *refused = owner_check(reg, peer, a->owner, &e);
+	mcs_error err = {0};
+	int r;
+
+	if (refused)
+		return refused;
+	r = mcs_registry_release(reg, a->owner, peer->uid, &err);
 	if (r < 0)
-		return registry_error(r, owner, NULL, msg);
+		return registry_error(r, a->owner, NULL, err.msg);
 	return varlink_reply_new(NULL);
 }
 
@@ -699,112 +634,169 @@ static struct json_object *do_owner_call(protocol *p, const protocol_peer *peer,
  * it), and the registry thread reads no more than that per call. */
 #define LIST_PAGE 64
 
-static struct json_object *do_list(protocol *p, const protocol_peer *peer,
-				   struct json_object *params)
+static struct json_object *run_list(mcs_registry *reg,
+				    const protocol_peer *peer,
+				    const struct args *a, protocol_result *res)
 {
-	static const char *const keys[] = {"after:s"};
-	const char *bad = check_params(params, keys, ELEMENTSOF(keys));
-	if (bad)
-		return invalid_parameter(bad);
-	const char *after = opt_str(params, "after");
-	if (after && !valid_owner(after))
-		return invalid_parameter("after");
 	if (peer->denied)
 		return denied("refused by the SELinux policy");
 	_cleanup_free_ mcs_registry_entry *rows =
 		calloc(LIST_PAGE, sizeof(*rows));
 	size_t n = 0;
-	int r = rows ? mcs_registry_list_page(p->reg, after, rows, LIST_PAGE,
+	int r = rows ? mcs_registry_list_page(reg, a->after, rows, LIST_PAGE,
 					      &n, NULL)
 		     : -ENOMEM;
+	if (r == -ENOMEM)
+		return NULL;
 	if (r < 0)
 		return registry_error(r, NULL, NULL, NULL);
 	struct json_object *arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++) {
-		struct entry e;
-		entry_from_row(&rows[i], &e);
+	bool ok = arr != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
 		/* others' rows are skipped, yet they end the page: a page
 		 * costs the same for everyone */
-		if (peer->uid == 0 || e.uid == peer->uid)
-			json_object_array_add(arr, entry_json(&e));
+		if (peer->uid != 0 && rows[i].uid != peer->uid)
+			continue;
+		struct json_object *e = entry_json(&rows[i]);
+		if (!e || json_object_array_add(arr, e) < 0) {
+			json_object_put(e);
+			ok = false;
+		}
 	}
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "entries", arr);
-	if (n == LIST_PAGE)
-		add_str(o, "next", rows[n - 1].owner);
-	return varlink_reply_new(o);
+	struct json_object *o = ok ? json_object_new_object() : NULL;
+	if (!o) {
+		json_object_put(arr);
+		return NULL;
+	}
+	ok = add(o, "entries", arr) &&
+	     (n != LIST_PAGE || add_str(o, "next", rows[n - 1].owner));
+	return reply_of(done(o, ok));
 }
 
-static struct json_object *do_status(protocol *p, const protocol_peer *peer,
-				     struct json_object *params)
+static struct json_object *run_status(mcs_registry *reg,
+				      const protocol_peer *peer,
+				      const struct args *a,
+				      protocol_result *res)
 {
-	const char *bad = check_params(params, NULL, 0);
-	if (bad)
-		return invalid_parameter(bad);
 	if (peer->denied)
 		return denied("refused by the SELinux policy");
-	struct counts c;
-	int r = reg_status(p, &c);
+	mcs_registry_counts c;
+	int r = mcs_registry_status(reg, &c);
 	if (r < 0)
 		return registry_error(r, NULL, NULL, NULL);
 	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "total",
-			       json_object_new_int64((int64_t)c.total));
-	json_object_object_add(o, "used",
-			       json_object_new_int64((int64_t)c.used));
-	json_object_object_add(o, "free",
-			       json_object_new_int64((int64_t)c.free));
-	json_object_object_add(o, "quarantined",
-			       json_object_new_int64((int64_t)c.quarantined));
-	return varlink_reply_new(o);
+	bool ok = o && add_int(o, "total", (int64_t)c.total) &&
+		  add_int(o, "used", (int64_t)c.used) &&
+		  add_int(o, "free", (int64_t)c.free) &&
+		  add_int(o, "quarantined", (int64_t)c.quarantined);
+	return reply_of(done(o, ok));
 }
 
-static struct json_object *do_service(const char *method,
-				      struct json_object *params)
+static struct json_object *run_get_info(mcs_registry *reg,
+					const protocol_peer *peer,
+					const struct args *a,
+					protocol_result *res)
 {
-	if (strcmp(method, "GetInfo") == 0) {
-		if (check_params(params, NULL, 0))
-			return invalid_parameter("parameters");
-		struct json_object *o = json_object_new_object();
-		add_str(o, "vendor", "mcskit");
-		add_str(o, "product", "mcsd");
-		add_str(o, "version", "0.1");
-		add_str(o, "url", "https://github.com/mcskit/mcskit");
-		struct json_object *ifs = json_object_new_array();
-		json_object_array_add(
-			ifs, json_object_new_string("org.varlink.service"));
-		json_object_array_add(
-			ifs, json_object_new_string(PROTOCOL_INTERFACE));
-		json_object_object_add(o, "interfaces", ifs);
-		return varlink_reply_new(o);
+	struct json_object *o = json_object_new_object();
+	struct json_object *ifs = json_object_new_array();
+	bool ok = o && ifs;
+
+	for (size_t i = 0; ok && i < 2; i++) {
+		struct json_object *name = json_object_new_string(
+			i == 0 ? SERVICE : PROTOCOL_INTERFACE);
+		if (!name || json_object_array_add(ifs, name) < 0) {
+			json_object_put(name);
+			ok = false;
+		}
 	}
-	if (strcmp(method, "GetInterfaceDescription") == 0) {
-		static const char *const keys[] = {"interface:S"};
-		const char *bad = check_params(params, keys, 1);
-		if (bad)
-			return invalid_parameter(bad);
-		const char *name = opt_str(params, "interface");
-		if (strcmp(name, PROTOCOL_INTERFACE) != 0)
-			return protocol_error(
-				"org.varlink.service.InterfaceNotFound",
-				"interface", name);
-		struct json_object *o = json_object_new_object();
-		add_str(o, "description", interface_description);
-		return varlink_reply_new(o);
+	ok = ok && add_str(o, "vendor", "mcskit") &&
+	     add_str(o, "product", "mcsd") && add_str(o, "version", "0.1") &&
+	     add_str(o, "url", "https://github.com/mcskit/mcskit");
+	if (ok) {
+		ok = add(o, "interfaces", ifs);
+		ifs = NULL; /* taken */
 	}
-	return protocol_error("org.varlink.service.MethodNotFound", "method",
-			      method);
+	json_object_put(ifs);
+	if (!o)
+		return NULL;
+	return reply_of(done(o, ok));
 }
 
-int protocol_handle(protocol *p, const protocol_peer *peer,
-		    struct json_object *call, struct json_object **ret_reply,
-		    int *ret_pidfd)
+static struct json_object *run_get_description(mcs_registry *reg,
+					       const protocol_peer *peer,
+					       const struct args *a,
+					       protocol_result *res)
+{
+	if (strcmp(a->interface, PROTOCOL_INTERFACE) != 0)
+		return protocol_error(SERVICE ".InterfaceNotFound", "interface",
+				      a->interface);
+	struct json_object *o = json_object_new_object();
+	bool ok = o && add_str(o, "description", interface_description);
+	return reply_of(done(o, ok));
+}
+
+static const struct method {
+	const char *interface;
+	const char *name;
+	decode_fn *decode;
+	run_fn *run;
+} methods[] = {
+	{PROTOCOL_INTERFACE, "Allocate", decode_allocate, run_allocate},
+	{PROTOCOL_INTERFACE, "Release", decode_owner, run_release},
+	{PROTOCOL_INTERFACE, "Lookup", decode_owner, run_lookup},
+	{PROTOCOL_INTERFACE, "List", decode_list, run_list},
+	{PROTOCOL_INTERFACE, "Status", decode_none, run_status},
+	{SERVICE, "GetInfo", decode_service_none, run_get_info},
+	{SERVICE, "GetInterfaceDescription", decode_interface,
+	 run_get_description},
+};
+
+/* The reply to method `full` (interface.method) with params. */
+static struct json_object *dispatch(mcs_registry *reg,
+				    const protocol_peer *peer, const char *full,
+				    struct json_object *params,
+				    protocol_result *res)
+{
+	const char *dot = strrchr(full, '.');
+	size_t iflen = dot ? (size_t)(dot - full) : 0;
+	const char *method = dot ? dot + 1 : full;
+	const char *interface = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
+		const struct method *m = &methods[i];
+
+		if (strlen(m->interface) != iflen ||
+		    strncmp(full, m->interface, iflen) != 0)
+			continue;
+		interface = m->interface;
+		if (strcmp(method, m->name) != 0)
+			continue;
+		struct args a = {0};
+		struct json_object *rejected = NULL;
+		if (m->decode(params, &a, &rejected))
+			return rejected;
+		return m->run(reg, peer, &a, res);
+	}
+	if (interface)
+		/* the service's error names the method alone, ours in full */
+		return protocol_error(SERVICE ".MethodNotFound", "method",
+				      strcmp(interface, SERVICE) == 0 ? method
+								      : full);
+	char ifname[256];
+	snprintf(ifname, sizeof(ifname), "%.*s",
+		 (int)(iflen < 255 ? iflen : 255), full);
+	return protocol_error(SERVICE ".InterfaceNotFound", "interface",
+			      ifname);
+}
+
+int protocol_handle(mcs_registry *reg, const protocol_peer *peer,
+		    struct json_object *call, protocol_result *ret)
 {
 	struct json_object *m = NULL, *params = NULL, *v;
 	struct json_object *reply;
 
-	*ret_pidfd = -1;
-	*ret_reply = NULL;
+	memset(ret, 0, sizeof(*ret));
+	ret->pidfd = -1;
 	/* oneway: no reply at all, not even an error */
 	bool oneway = json_object_object_get_ex(call, "oneway", &v) &&
 		      json_object_is_type(v, json_type_boolean) &&
@@ -813,48 +805,21 @@ int protocol_handle(protocol *p, const protocol_peer *peer,
 	    !json_object_is_type(m, json_type_string)) {
 		if (oneway)
 			return 0;
-		*ret_reply = invalid_parameter("method");
-		return *ret_reply ? 0 : -ENOMEM;
+		ret->reply = invalid_parameter("method");
+		return ret->reply ? 0 : -ENOMEM;
 	}
 	json_object_object_get_ex(call, "parameters", &params);
-
-	const char *full = json_object_get_string(m);
-	const char *dot = strrchr(full, '.');
-	size_t iflen = dot ? (size_t)(dot - full) : 0;
-	const char *method = dot ? dot + 1 : full;
-
-	if (iflen == strlen(PROTOCOL_INTERFACE) &&
-	    strncmp(full, PROTOCOL_INTERFACE, iflen) == 0) {
-		if (strcmp(method, "Allocate") == 0)
-			reply = do_allocate(p, peer, params, ret_pidfd);
-		else if (strcmp(method, "Release") == 0)
-			reply = do_owner_call(p, peer, params, true);
-		else if (strcmp(method, "Lookup") == 0)
-			reply = do_owner_call(p, peer, params, false);
-		else if (strcmp(method, "List") == 0)
-			reply = do_list(p, peer, params);
-		else if (strcmp(method, "Status") == 0)
-			reply = do_status(p, peer, params);
-		else
-			reply = protocol_error(
-				"org.varlink.service.MethodNotFound", "method",
-				full);
-	} else if (iflen == strlen("org.varlink.service") &&
-		   strncmp(full, "org.varlink.service", iflen) == 0) {
-		reply = do_service(method, params);
-	} else {
-		char ifname[256];
-		snprintf(ifname, sizeof(ifname), "%.*s",
-			 (int)(iflen < 255 ? iflen : 255), full);
-		reply = protocol_error("org.varlink.service.InterfaceNotFound",
-				       "interface", ifname);
-	}
-	if (!reply)
+	reply = dispatch(reg, peer, json_object_get_string(m), params, ret);
+	if (!reply) {
+		if (ret->pidfd >= 0)
+			close(ret->pidfd);
+		ret->pidfd = -1;
 		return -ENOMEM;
+	}
 	if (oneway) {
 		json_object_put(reply);
 		return 0;
 	}
-	*ret_reply = reply;
+	ret->reply = reply;
 	return 0;
 }

@@ -534,6 +534,23 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 	return k;
 }
 
+int mcs_registry_end_lease(mcs_registry *r, const char *owner, pid_t pid,
+			   mcs_error *err)
+{
+	mcs_registry_entry row;
+	int k = mcs_registry_lookup(r, owner, &row, NULL);
+
+	if (k == -ENOENT)
+		return 0;
+	if (k < 0)
+		return mcs_registry_lookup(r, owner, NULL, err);
+	/* Released and allocated again meanwhile: not this lease any more. */
+	if (row.kind != MCS_REGISTRY_LEASE || row.pid != pid)
+		return 0;
+	k = mcs_registry_release(r, owner, 0, err);
+	return k < 0 ? k : 1;
+}
+
 int mcs_registry_lookup(mcs_registry *r, const char *owner,
 			mcs_registry_entry *ret, mcs_error *err)
 {

@@ -106,6 +106,15 @@ int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
 int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 			 mcs_error *err);
 
+/*
+ * The process owner's lease was bound to (pid) has exited: release the
+ * lease if it is still bound to that pid (not released and allocated
+ * again meanwhile).  Returns 1 when released, 0 when there was nothing
+ * to release, or -errno.
+ */
+int mcs_registry_end_lease(mcs_registry *r, const char *owner, pid_t pid,
+			   mcs_error *err);
+
 /* Fill *ret with owner's row.  Returns 0, -ENOENT, -EIO. */
 int mcs_registry_lookup(mcs_registry *r, const char *owner,
 			mcs_registry_entry *ret, mcs_error *err);

@@ -51,7 +51,9 @@
 #include "server.h"
 
 #include "log.h"
+#include "proc.h"
 #include "protocol.h"
+#include "registry.h"
 #include "util.h"
 #include "varlink.h"
 
@@ -105,9 +107,10 @@ struct conn {
 /* A request gathered for a batch. */
 struct pending {
 	struct conn *c;
-	struct json_object *call;  /* NULL: reply was made when reading */
-	struct json_object *reply; /* the answer (NULL: none, "oneway") */
-	int pidfd;		   /* a lease's pid to watch, or -1 */
+	struct json_object *call; /* NULL: reply was made when reading */
+	/* the answer (reply NULL: none, "oneway") and a lease's pid to
+	 * watch (res.pidfd, or -1) */
+	protocol_result res;
 	bool failed;		 /* out of memory answering: drop the client */
 	bool handled;		 /* protocol_handle ran on it */
 	size_t msg_off, msg_len; /* the reply, serialised by the registry
@@ -135,7 +138,7 @@ struct bqueue {
 
 struct mcs_server {
 	mcs_server_config cfg;
-	protocol *proto;
+	mcs_registry *reg; /* the registry thread's, once threads run */
 	int epfd;
 	struct watch listen; /* W_LISTEN */
 	/* /dev/null, held to be given up when we run out of descriptors:
@@ -308,6 +311,73 @@ static void raise_nofile(void)
 	}
 }
 
+/* Open the registry over the configured range and release the leases of
+ * dead processes and earlier boots. */
+static int registry_start(const mcs_server_config *cfg, mcs_registry **ret,
+			  mcs_error *err)
+{
+	mcs_registry_config rcfg = {0};
+	size_t released = 0;
+	int r = mcs_cat_range_parse(cfg->range, &rcfg.range, err);
+
+	if (r < 0)
+		return mcs_error_prefix(err, "range '%s': ", cfg->range);
+	r = mcs_registry_open(cfg->db_path, &rcfg, ret, err);
+	if (r < 0)
+		return r; /* err already names the registry */
+	r = mcs_registry_reconcile(*ret, &released, err);
+	if (r < 0) {
+		mcs_registry_close(*ret);
+		*ret = NULL;
+		return mcs_error_prefix(
+			err, "registry %s: reconcile: ", cfg->db_path);
+	}
+	if (released)
+		log_msg(MCS_LOG_NOTICE,
+			"released %zu stale lease(s) of dead processes or an "
+			"earlier boot",
+			released);
+	return 0;
+}
+
+/* Rows read per page when walking the whole registry. */
+#define WALK_PAGE 256
+
+/* Watch the pids of the leases the registry holds (after a restart). */
+static int watch_existing(mcs_server *s)
+{
+	_cleanup_free_ mcs_registry_entry *rows =
+		calloc(WALK_PAGE, sizeof(*rows));
+	char after[sizeof(rows->owner)] = "";
+	size_t n;
+
+	if (!rows)
+		return -ENOMEM;
+	/* a page at a time: a full registry's rows take 300 MB at once,
+	 * its leases with a pid far fewer */
+	do {
+		int r = mcs_registry_list_page(s->reg, after, rows, WALK_PAGE,
+					       &n, NULL);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n; i++) {
+			if (rows[i].kind != MCS_REGISTRY_LEASE ||
+			    rows[i].pid <= 0)
+				continue;
+			int fd =
+				proc_pidfd_open(rows[i].pid, rows[i].pid_start);
+			if (fd < 0)
+				continue; /* gone since reconcile */
+			if (watch_pid(s, fd, rows[i].pid, rows[i].owner) < 0)
+				log_msg(MCS_LOG_WARNING, "cannot watch pid %d",
+					(int)rows[i].pid);
+		}
+		if (n)
+			snprintf(after, sizeof(after), "%s", rows[n - 1].owner);
+	} while (n == WALK_PAGE);
+	return 0;
+}
+
 int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 		   mcs_error *err)
 {
@@ -330,7 +400,7 @@ int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 	sigemptyset(&s->oldmask);
 
 	raise_nofile();
-	int r = protocol_new(cfg->db_path, cfg->range, &s->proto, err);
+	int r = registry_start(cfg, &s->reg, err);
 	if (r < 0)
 		goto fail;
 
@@ -390,19 +460,12 @@ int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 	}
 
 	/* Leases that survived a restart: watch their pids again. */
-	_cleanup_free_ protocol_lease *leases = NULL;
-	size_t nleases = 0;
-	r = protocol_watch_existing(s->proto, &leases, &nleases);
+	r = watch_existing(s);
 	if (r < 0) {
 		mcs_error_set(err, r, "registry %s: cannot list leases: %s",
 			      cfg->db_path, strerror(-r));
 		goto fail;
 	}
-	for (size_t i = 0; i < nleases; i++)
-		if (watch_pid(s, leases[i].pidfd, leases[i].pid,
-			      leases[i].owner) < 0)
-			log_msg(MCS_LOG_WARNING, "cannot watch pid %d",
-				(int)leases[i].pid);
 
 	*ret = s;
 	return 0;
@@ -417,9 +480,9 @@ static void batch_free(struct batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++) {
 		json_object_put(b->v[i].call);
-		json_object_put(b->v[i].reply);
-		if (b->v[i].pidfd >= 0)
-			close(b->v[i].pidfd);
+		json_object_put(b->v[i].res.reply);
+		if (b->v[i].res.pidfd >= 0)
+			close(b->v[i].res.pidfd);
 	}
 	free(b->v);
 	free(b->exited);
@@ -475,7 +538,7 @@ void mcs_server_free(mcs_server *s)
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
-	protocol_free(s->proto);
+	mcs_registry_close(s->reg);
 	free(s);
 }
 
@@ -796,7 +859,7 @@ static int batch_push(mcs_server *s, struct conn *c, struct json_object *call,
 		return -ENOMEM;
 	}
 	b->v[b->n++] = (struct pending){
-		.c = c, .call = call, .reply = reply, .pidfd = -1};
+		.c = c, .call = call, .res = {.reply = reply, .pidfd = -1}};
 	c->inflight++;
 	return 0;
 }
@@ -906,7 +969,8 @@ static void pid_exited(mcs_server *s, struct pidwatch *pw)
 {
 	int released = 0;
 	for (size_t i = 0; i < pw->nowners; i++) {
-		int r = protocol_lease_ended(s->proto, pw->owners[i], pw->pid);
+		int r = mcs_registry_end_lease(s->reg, pw->owners[i], pw->pid,
+					       NULL);
 		if (r < 0)
 			log_msg(MCS_LOG_WARNING,
 				"cannot release lease of %s (pid %d "
@@ -924,7 +988,7 @@ static void pid_exited(mcs_server *s, struct pidwatch *pw)
 static void batch_execute(mcs_server *s, struct batch *b)
 {
 	mcs_error err = {0};
-	int r = protocol_begin(s->proto, &err);
+	int r = mcs_registry_begin(s->reg, &err);
 
 	b->text_len = 0;
 	b->ok = r >= 0;
@@ -940,24 +1004,23 @@ static void batch_execute(mcs_server *s, struct batch *b)
 		if (!p->call)
 			continue;
 		p->handled = true;
-		if (protocol_handle(s->proto, &p->c->peer, p->call, &p->reply,
-				    &p->pidfd) < 0)
+		if (protocol_handle(s->reg, &p->c->peer, p->call, &p->res) < 0)
 			p->failed = true;
 		/* serialised here and freed by the thread that made it:
 		 * json-c objects freed in the loop thread made both threads
 		 * fight over malloc's arena lock */
-		if (p->reply) {
+		if (p->res.reply) {
 			p->msg_off = b->text_len;
-			if (varlink_append(p->reply, &b->text, &b->text_len,
+			if (varlink_append(p->res.reply, &b->text, &b->text_len,
 					   &b->text_cap) < 0)
 				p->failed = true;
 			else
 				p->msg_len = b->text_len - p->msg_off;
 		}
-		json_object_put(p->reply);
-		p->reply = NULL;
+		json_object_put(p->res.reply);
+		p->res.reply = NULL;
 	}
-	r = protocol_commit_nowait(s->proto, &err);
+	r = mcs_registry_commit_nowait(s->reg, &err);
 	if (r < 0) {
 		log_msg(MCS_LOG_ERR, "registry commit: %s", err.msg);
 		b->ok = false; /* rolled back */
@@ -977,7 +1040,7 @@ static void *registry_main(void *arg)
 			break; /* stopping, nothing left */
 		pthread_mutex_unlock(&s->lock);
 		batch_execute(s, b);
-		bool due = protocol_checkpoint_due(s->proto);
+		bool due = mcs_registry_checkpoint_due(s->reg);
 		pthread_mutex_lock(&s->lock);
 		if (due && !s->ckpt_wanted) {
 			s->ckpt_wanted = true;
@@ -1009,7 +1072,7 @@ static void *sync_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		/* one flush for every batch committed so far */
 		mcs_error err = {0};
-		int r = protocol_sync(s->proto, &err);
+		int r = mcs_registry_sync(s->reg, &err);
 		if (r < 0)
 			log_msg(MCS_LOG_ERR, "registry: %s: stopping", err.msg);
 		pthread_mutex_lock(&s->lock);
@@ -1043,7 +1106,7 @@ static void *ckpt_main(void *arg)
 		s->ckpt_wanted = false;
 		pthread_mutex_unlock(&s->lock);
 		mcs_error err = {0};
-		int r = protocol_checkpoint(s->proto, &err);
+		int r = mcs_registry_checkpoint(s->reg, &err);
 		if (r < 0)
 			log_msg(MCS_LOG_WARNING, "registry: %s", err.msg);
 		else
@@ -1097,7 +1160,7 @@ static void batch_finish(mcs_server *s, struct batch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		struct pending *p = &b->v[i];
 		struct conn *c = p->c;
-		struct json_object *reply = p->reply;
+		struct json_object *reply = p->res.reply;
 
 		/* a oneway call gets no reply, not even an error */
 		bool oneway = p->handled && !p->msg_len && !p->failed;
@@ -1106,25 +1169,13 @@ static void batch_finish(mcs_server *s, struct batch *b)
 			reply = protocol_error("io.mcskit.Labels.StorageError",
 					       "message",
 					       "registry commit failed");
-			if (p->pidfd >= 0)
-				close(p->pidfd);
-		} else if (p->pidfd >= 0) {
-			/* protocol_handle validated both parameters. */
-			struct json_object *pp, *pid, *owner;
-			if (json_object_object_get_ex(p->call, "parameters",
-						      &pp) &&
-			    json_object_object_get_ex(pp, "pid", &pid) &&
-			    json_object_object_get_ex(pp, "owner", &owner)) {
-				if (watch_pid(s, p->pidfd,
-					      (pid_t)json_object_get_int(pid),
-					      json_object_get_string(owner)) <
-				    0)
-					log_msg(MCS_LOG_WARNING,
-						"cannot watch pid of %s",
-						json_object_get_string(owner));
-			} else {
-				close(p->pidfd);
-			}
+			if (p->res.pidfd >= 0)
+				close(p->res.pidfd);
+		} else if (p->res.pidfd >= 0) {
+			if (watch_pid(s, p->res.pidfd, p->res.pid,
+				      p->res.owner) < 0)
+				log_msg(MCS_LOG_WARNING,
+					"cannot watch pid of %s", p->res.owner);
 		} else if (p->failed) {
 			c->dead = true; /* out of memory answering it */
 		}
@@ -1202,7 +1253,7 @@ static int threads_start(mcs_server *s, mcs_error *err)
 	pthread_t *tids[] = {&s->registry_thread, &s->sync_thread,
 			     &s->ckpt_thread};
 	size_t n = 0;
-	int r = protocol_checkpoint_elsewhere(s->proto, err);
+	int r = mcs_registry_checkpoint_elsewhere(s->reg, err);
 
 	if (r < 0)
 		return r;
