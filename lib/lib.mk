@@ -9,7 +9,7 @@ LIBMCS_A := $(O)/lib/libmcs.a
 
 $(LIBMCS_A): $(LIB_OBJS) lib/lib.mk
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(LIB_OBJS)
 
 $(O)/lib/libmcs.so.0: $(LIB_OBJS) lib/libmcs.map lib/lib.mk Makefile
 	@mkdir -p $(@D)
