@@ -12,9 +12,10 @@
 #include <sys/types.h>
 
 #include <mcs/label.h>
+#include <mcs/names.h>
 
-#define MCS_REGISTRY_OWNER_MAX 255 /* owner and group: [A-Za-z0-9_.:@-]+ */
-#define MCS_REGISTRY_LEVEL_MAX 32  /* "s0:c1022,c1023" and NUL fit */
+#define MCS_REGISTRY_OWNER_MAX MCS_NAME_OWNER_MAX /* mcs/names.h */
+#define MCS_REGISTRY_LEVEL_MAX 32 /* "s0:c1022,c1023" and NUL fit */
 /* The level runtimes use for privileged mounts; never handed out. */
 #define MCS_REGISTRY_RESERVED_LEVEL "s0:c1022,c1023"
 

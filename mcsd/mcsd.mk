@@ -25,7 +25,8 @@ PROGRAMS += mcsd
 
 # Unit tests of the daemon's modules: they link libmcsd.a and see its
 # private headers.
-MCSD_UNIT_TESTS := test_alloc test_registry test_protocol test_protocol_fuzz
+MCSD_UNIT_TESTS := test_alloc test_registry test_protocol test_protocol_fuzz \
+	test_names
 $(foreach t,$(MCSD_UNIT_TESTS),$(eval $(O)/tests/unit/$(t): $(LIBMCSD_A))\
 	$(eval TEST_ARCHIVES_$(t) := $(LIBMCSD_A))\
 	$(eval TEST_LIBS_$(t) := $(MCSD_LIBS))\

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <mcs/label.h>
+#include <mcs/names.h>
 
 #include "protocol.h"
 
@@ -277,39 +278,19 @@ static struct json_object *entry_json(const mcs_registry_entry *e)
 
 /* ---- validation --------------------------------------------------------- */
 
-/* Owner and group names: 1..255 of [A-Za-z0-9_.:@-], not starting with
- * '-' or '.'. */
 static bool valid_owner(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > PROTOCOL_OWNER_MAX || s[0] == '-' || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == ':' || c == '@' || c == '-'))
-			return false;
-	}
-	return true;
+	return mcs_name_check(MCS_NAME_OWNER, s, NULL) == 0;
 }
 
-/* An SELinux type name as policy languages allow it: a letter, then
- * letters, digits, '_', '.' or '-' (1..255). */
+static bool valid_group(const char *s)
+{
+	return mcs_name_check(MCS_NAME_GROUP, s, NULL) == 0;
+}
+
 static bool valid_type(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > MCS_NAME_MAX ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
+	return mcs_name_check(MCS_NAME_TYPE, s, NULL) == 0;
 }
 
 /*
@@ -421,7 +402,7 @@ static int decode_allocate(struct json_object *params, struct args *a,
 		a->type = DEFAULT_TYPE;
 	if (!valid_owner(a->owner))
 		return reject("owner", ret_reply);
-	if (a->group && !valid_owner(a->group))
+	if (a->group && !valid_group(a->group))
 		return reject("group", ret_reply);
 	if (!valid_type(a->type))
 		return reject("type", ret_reply);

@@ -12,11 +12,12 @@
 
 #include <json-c/json.h>
 #include <mcs/error.h>
+#include <mcs/names.h>
 
 #include "registry.h"
 
 #define PROTOCOL_INTERFACE "io.mcskit.Labels"
-#define PROTOCOL_OWNER_MAX 255
+#define PROTOCOL_OWNER_MAX MCS_NAME_OWNER_MAX
 
 /* Who is calling, from SO_PEERCRED / SO_PEERGROUPS / SO_PEERSEC. */
 typedef struct protocol_peer {

@@ -10,13 +10,14 @@
  * a call only once it is durable.  It never sees SQL: the storage engine
  * behind store.h does (store_sqlite.c).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <mcs/names.h>
 
 #include "registry.h"
 
@@ -252,26 +253,6 @@ int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err)
 
 /* ---- allocate ---------------------------------------------------------- */
 
-static bool name_valid(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (!isalnum((unsigned char)s[n]) && !strchr("_.:@-", s[n]))
-			return false;
-	return n > 0 && n <= MCS_REGISTRY_OWNER_MAX;
-}
-
-static bool type_valid(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (!isalnum((unsigned char)s[n]) && s[n] != '_')
-			return false;
-	return n <= MCS_NAME_MAX;
-}
-
 /* -EEXIST naming who holds level (table key key). */
 static int registry_in_use(mcs_registry *r, const char *level, store_key key,
 			   mcs_error *err)
@@ -299,19 +280,10 @@ static int registry_validate(const mcs_registry *r,
 	const char *group = req->group && *req->group ? req->group : NULL;
 	int k;
 
-	if (!req->owner || !name_valid(req->owner))
-		return mcs_error_set(err, -EINVAL,
-				     "invalid owner \"%.64s\": want 1-255 of "
-				     "[A-Za-z0-9_.:@-]",
-				     req->owner ? req->owner : "");
-	if (group && !name_valid(group))
-		return mcs_error_set(err, -EINVAL,
-				     "invalid group \"%.64s\": want 1-255 of "
-				     "[A-Za-z0-9_.:@-]",
-				     group);
-	if (req->type && !type_valid(req->type))
-		return mcs_error_set(err, -EINVAL, "invalid type \"%.64s\"",
-				     req->type);
+	if (mcs_name_check(MCS_NAME_OWNER, req->owner, err) < 0 ||
+	    (group && mcs_name_check(MCS_NAME_GROUP, group, err) < 0) ||
+	    (req->type && mcs_name_check(MCS_NAME_TYPE, req->type, err) < 0))
+		return -EINVAL;
 	if (req->kind != MCS_REGISTRY_LEASE &&
 	    req->kind != MCS_REGISTRY_RESERVATION)
 		return mcs_error_set(err, -EINVAL, "invalid kind %d",

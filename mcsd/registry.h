@@ -57,7 +57,7 @@ typedef struct mcs_registry_config {
 } mcs_registry_config;
 
 typedef struct mcs_registry_request {
-	const char *owner; /* required, [A-Za-z0-9_.:@-]{1,255} */
+	const char *owner; /* required, an MCS_NAME_OWNER (mcs/names.h) */
 	const char *group; /* optional (NULL or ""): pod sharing one level */
 	const char *level; /* optional explicit level "s0:cX,cY" */
 	const char *type;  /* optional process type, stored as given */
