@@ -81,26 +81,26 @@ size_t pidwatch_count(const mcs_server *s)
 /* Rows read per page when walking the whole registry. */
 #define WALK_PAGE 256
 
-/* Watch the pids of the leases the registry holds (after a restart). */
+/* Watch the pids of the leases the registry holds (after a restart): only
+ * this host's leases (a registry shared by many hosts holds pids of
+ * other machines). */
 int pidwatch_load(mcs_server *s)
 {
-	_cleanup_free_ mcs_registry_entry *rows =
+	_cleanup_free_ mcs_registry_lease *rows =
 		calloc(WALK_PAGE, sizeof(*rows));
 	char after[sizeof(rows->owner)] = "";
 	size_t n;
 
 	if (!rows)
 		return -ENOMEM;
-	/* a page at a time: a full registry's rows take 300 MB at once,
-	 * its leases with a pid far fewer */
+	/* a page at a time: a full registry's leases take 100 MB at once */
 	do {
-		int r = mcs_registry_list_page(s->reg, after, rows, WALK_PAGE,
-					       &n, NULL);
+		int r = mcs_registry_lease_page(s->reg, after, rows, WALK_PAGE,
+						&n, NULL);
 		if (r < 0)
 			return r;
 		for (size_t i = 0; i < n; i++) {
-			if (rows[i].kind != MCS_REGISTRY_LEASE ||
-			    rows[i].pid <= 0)
+			if (rows[i].pid <= 0)
 				continue;
 			int fd =
 				proc_pidfd_open(rows[i].pid, rows[i].pid_start);

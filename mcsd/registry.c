@@ -580,6 +580,30 @@ int mcs_registry_list_page(mcs_registry *r, const char *after,
 					max, ret_n, err);
 }
 
+int mcs_registry_lease_page(mcs_registry *r, const char *after,
+			    mcs_registry_lease *leases, size_t max,
+			    size_t *ret_n, mcs_error *err)
+{
+	_cleanup_free_ store_lease *page = NULL;
+	int k;
+
+	if (!r || !leases || !ret_n || max == 0 || max > INT32_MAX)
+		return mcs_error_set(err, -EINVAL, "leases: bad arguments");
+	page = calloc(max, sizeof(*page));
+	if (!page)
+		return mcs_error_set(err, -ENOMEM, "out of memory");
+	k = r->store->ops->lease_page(r->store, after ? after : "", page, max,
+				      ret_n, err);
+	if (k < 0)
+		return k;
+	for (size_t i = 0; i < *ret_n; i++) {
+		memcpy(leases[i].owner, page[i].owner, sizeof(leases->owner));
+		leases[i].pid = page[i].pid;
+		leases[i].pid_start = page[i].pid_start;
+	}
+	return 0;
+}
+
 int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret)
 {
 	return r->store->ops->counts(r->store, ret, NULL);

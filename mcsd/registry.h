@@ -140,6 +140,22 @@ int mcs_registry_list_page(mcs_registry *r, const char *after,
 			   mcs_registry_entry *entries, size_t max,
 			   size_t *ret_n, mcs_error *err);
 
+/*
+ * One page of this host's leases (rows of kind lease: all of them for
+ * sqlite, those made by this host for a store shared by many), at most
+ * max whose owner sorts after `after` ("" or NULL: from the first),
+ * ordered by owner; *ret_n of them.  Returns 0, -EINVAL, -errno.
+ */
+typedef struct mcs_registry_lease {
+	char owner[MCS_REGISTRY_OWNER_MAX + 1];
+	pid_t pid; /* 0 when bound to the boot only */
+	uint64_t pid_start;
+} mcs_registry_lease;
+
+int mcs_registry_lease_page(mcs_registry *r, const char *after,
+			    mcs_registry_lease *leases, size_t max,
+			    size_t *ret_n, mcs_error *err);
+
 /* Counts (from memory, O(1)).  Returns 0. */
 int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
 
