@@ -21,6 +21,7 @@
 #include "protocol.h"
 #include "util.h"
 #include "varlink.h"
+#include "varlink_error.h"
 
 /* Reply bytes a client may leave unread before it is dropped. */
 #define OUT_MAX (4 * 1024 * 1024)
@@ -244,8 +245,7 @@ void conn_read(mcs_server *s, struct conn *c)
 				if (pipeline_push(
 					    s, c, NULL,
 					    protocol_error(
-						    "org.varlink.service."
-						    "InvalidParameter",
+						    VARLINK_ERROR_INVALID_PARAMETER,
 						    "parameter",
 						    "message too large")) < 0)
 					c->dead = true;
@@ -257,8 +257,7 @@ void conn_read(mcs_server *s, struct conn *c)
 				if (pipeline_push(
 					    s, c, NULL,
 					    protocol_error(
-						    "org.varlink.service."
-						    "InvalidParameter",
+						    VARLINK_ERROR_INVALID_PARAMETER,
 						    "parameter",
 						    "message is not a JSON "
 						    "object")) < 0) {

@@ -35,6 +35,7 @@
 #include "registry.h"
 #include "util.h"
 #include "varlink.h"
+#include "varlink_error.h"
 
 void batch_free(struct batch *b)
 {
@@ -283,8 +284,7 @@ static void batch_finish(mcs_server *s, struct batch *b)
 		bool oneway = p->handled && !p->msg_len && !p->failed;
 		if (p->call && !b->ok && !oneway) {
 			p->msg_len = 0;
-			reply = protocol_error("io.mcskit.Labels.StorageError",
-					       "message",
+			reply = protocol_error(VARLINK_ERROR_STORAGE, "message",
 					       "registry commit failed");
 			if (p->res.pidfd >= 0)
 				close(p->res.pidfd);

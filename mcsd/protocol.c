@@ -29,8 +29,8 @@
 #include "registry.h"
 #include "util.h"
 #include "varlink.h"
+#include "varlink_error.h"
 
-#define ERR_PREFIX     "io.mcskit.Labels."
 #define SERVICE	       "org.varlink.service"
 #define DEFAULT_TYPE   "svirt_lxc_net_t"
 #define MOUNT_PREFIX   "system_u:object_r:svirt_sandbox_file_t:"
@@ -205,56 +205,34 @@ struct json_object *protocol_error(const char *name, const char *key,
 
 static struct json_object *invalid_parameter(const char *name)
 {
-	return protocol_error(SERVICE ".InvalidParameter", "parameter", name);
+	return protocol_error(VARLINK_ERROR_INVALID_PARAMETER, "parameter",
+			      name);
 }
 
 static struct json_object *denied(const char *why)
 {
-	return protocol_error(ERR_PREFIX "PermissionDenied", "message", why);
+	return protocol_error(VARLINK_ERROR_PERMISSION_DENIED, "message", why);
 }
 
-/* Map a registry failure onto the varlink error a client sees. */
+/* Map a registry failure onto the varlink error a client sees (the table
+ * of varlink_error.c, which the client decodes with). */
 static struct json_object *registry_error(int r, const char *owner,
 					  const char *level, const char *msg)
 {
 	struct json_object *ep = json_object_new_object();
-	const char *name;
 	bool ok = ep != NULL;
 
 	if (!ep)
 		return NULL;
-	switch (r) {
-	case -ENOSPC:
-		name = ERR_PREFIX "Exhausted";
-		break;
-	case -EEXIST:
-	case -EBUSY:
-		name = ERR_PREFIX "LevelInUse";
-		break;
-	case -EINVAL:
-	case -ERANGE:
-		name = ERR_PREFIX "InvalidLevel";
-		break;
-	case -ENOENT:
-		name = ERR_PREFIX "NotFound";
-		break;
-	case -EPERM:
-	case -EACCES:
-		name = ERR_PREFIX "PermissionDenied";
-		break;
-	default:
-		name = ERR_PREFIX "StorageError";
-		break;
-	}
-	if (owner && (r == -ENOENT || r == -EEXIST || r == -EBUSY))
+	if (owner && (r == -ENOENT || r == -EEXIST))
 		ok = ok && add_str(ep, "owner", owner);
-	if (level && (r == -EEXIST || r == -EBUSY || r == -EINVAL))
+	if (level && (r == -EEXIST || r == -EINVAL))
 		ok = ok && add_str(ep, "level", level);
 	if (msg && *msg)
 		ok = ok && add_str(ep, "message", msg);
 	else if (r != -ENOENT)
 		ok = ok && add_str(ep, "message", strerror(-r));
-	return error_of(name, done(ep, ok));
+	return error_of(varlink_error_name(r), done(ep, ok));
 }
 
 static struct json_object *entry_json(const mcs_registry_entry *e)
@@ -429,7 +407,7 @@ static int decode_allocate(struct json_object *params, struct args *a,
 			struct json_object *ep = json_object_new_object();
 			bool ok = ep && add_str(ep, "level", level) &&
 				  add_str(ep, "message", lerr.msg);
-			*ret_reply = error_of(ERR_PREFIX "InvalidLevel",
+			*ret_reply = error_of(VARLINK_ERROR_INVALID_LEVEL,
 					      done(ep, ok));
 			return 1;
 		}
@@ -709,8 +687,8 @@ static struct json_object *run_get_description(mcs_registry *reg,
 					       protocol_result *res)
 {
 	if (strcmp(a->interface, PROTOCOL_INTERFACE) != 0)
-		return protocol_error(SERVICE ".InterfaceNotFound", "interface",
-				      a->interface);
+		return protocol_error(VARLINK_ERROR_INTERFACE_NOT_FOUND,
+				      "interface", a->interface);
 	struct json_object *o = json_object_new_object();
 	bool ok = o && add_str(o, "description", interface_description);
 	return reply_of(done(o, ok));
@@ -760,13 +738,13 @@ static struct json_object *dispatch(mcs_registry *reg,
 	}
 	if (interface)
 		/* the service's error names the method alone, ours in full */
-		return protocol_error(SERVICE ".MethodNotFound", "method",
+		return protocol_error(VARLINK_ERROR_METHOD_NOT_FOUND, "method",
 				      strcmp(interface, SERVICE) == 0 ? method
 								      : full);
 	char ifname[256];
 	snprintf(ifname, sizeof(ifname), "%.*s",
 		 (int)(iflen < 255 ? iflen : 255), full);
-	return protocol_error(SERVICE ".InterfaceNotFound", "interface",
+	return protocol_error(VARLINK_ERROR_INTERFACE_NOT_FOUND, "interface",
 			      ifname);
 }
 
