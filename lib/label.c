@@ -498,15 +498,15 @@ int mcs_context_parse_n(const char *s, size_t len, mcs_context *ret,
 	if (r < 0)
 		return r;
 	memset(&c, 0, sizeof(c));
-	r = scan_name(&sc, "user", false, c.user, err);
+	r = scan_name(&sc, "user", /* last= */ false, c.user, err);
 	if (r < 0)
 		return r;
 	sc.pos++;
-	r = scan_name(&sc, "role", false, c.role, err);
+	r = scan_name(&sc, "role", /* last= */ false, c.role, err);
 	if (r < 0)
 		return r;
 	sc.pos++;
-	r = scan_name(&sc, "type", true, c.type, err);
+	r = scan_name(&sc, "type", /* last= */ true, c.type, err);
 	if (r < 0)
 		return r;
 	if (scan_peek(&sc) == ':') {

@@ -841,12 +841,12 @@ static int sq_tx_end(sqlite_store *q, bool commit, mcs_error *err)
 
 static int sq_commit(store *s, mcs_error *err)
 {
-	return sq_tx_end(to_sq(s), true, err);
+	return sq_tx_end(to_sq(s), /* commit= */ true, err);
 }
 
 static int sq_rollback(store *s, mcs_error *err)
 {
-	return sq_tx_end(to_sq(s), false, err);
+	return sq_tx_end(to_sq(s), /* commit= */ false, err);
 }
 
 static int sq_savepoint(store *s, mcs_error *err)
