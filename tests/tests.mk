@@ -22,9 +22,10 @@ check-unit: $(UNIT_BINS)
 	@sh tests/run-suite.sh unit $(RESULTS) $(UNIT_BINS)
 
 # The shared library exports exactly the documented MCS_EXPORT functions;
-# only mcsd loads sqlite3 and libsystemd.
+# only mcsd loads sqlite3 and libsystemd; the includes follow the layers.
 check-abi: $(LIBMCS_SO) $(PROGRAMS:%=$(O)/bin/%)
-	@O=$(O) sh tests/run-suite.sh abi $(RESULTS) tests/check-abi.sh
+	@O=$(O) sh tests/run-suite.sh abi $(RESULTS) tests/check-abi.sh \
+		tests/check-layers.sh
 
 check: deps
 	@rm -rf $(RESULTS)
