@@ -213,6 +213,18 @@ void conn_flush(mcs_server *s, struct conn *c)
 	}
 }
 
+/* Answer a message that could not be framed or parsed, in its turn:
+ * InvalidParameter naming why.  -ENOMEM when it cannot be answered. */
+static int push_refusal(mcs_server *s, struct conn *c, const char *why)
+{
+	struct json_object *e = protocol_error(VARLINK_ERROR_INVALID_PARAMETER,
+					       "parameter", why);
+
+	if (!e)
+		return -ENOMEM; /* no reply would go out: drop the client */
+	return pipeline_push(s, c, NULL, e);
+}
+
 /* Read what c sent and gather its complete requests into the batch. */
 void conn_read(mcs_server *s, struct conn *c)
 {
@@ -242,25 +254,17 @@ void conn_read(mcs_server *s, struct conn *c)
 			if (r == -EMSGSIZE) {
 				/* Cannot find the next message: answer, close.
 				 */
-				if (pipeline_push(
-					    s, c, NULL,
-					    protocol_error(
-						    VARLINK_ERROR_INVALID_PARAMETER,
-						    "parameter",
-						    "message too large")) < 0)
+				if (push_refusal(s, c, "message too large") < 0)
 					c->dead = true;
 				c->closing = true;
 				break;
 			}
 			c->idle_deadline = now_ms() + s->cfg.idle_timeout_ms;
 			if (r == -EBADMSG) {
-				if (pipeline_push(
-					    s, c, NULL,
-					    protocol_error(
-						    VARLINK_ERROR_INVALID_PARAMETER,
-						    "parameter",
-						    "message is not a JSON "
-						    "object")) < 0) {
+				if (push_refusal(
+					    s, c,
+					    "message is not a JSON object") <
+				    0) {
 					c->dead = true;
 					return;
 				}

@@ -286,6 +286,8 @@ static void batch_finish(mcs_server *s, struct batch *b)
 			p->msg_len = 0;
 			reply = protocol_error(VARLINK_ERROR_STORAGE, "message",
 					       "registry commit failed");
+			if (!reply)
+				c->dead = true; /* no answer to send */
 			if (p->res.pidfd >= 0)
 				close(p->res.pidfd);
 		} else if (p->res.pidfd >= 0) {
