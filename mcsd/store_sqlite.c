@@ -559,7 +559,7 @@ static int sq_sync(store *s, mcs_error *err)
 		if (errno != EINTR)
 			return mcs_error_set(err, negative_errno(),
 					     "fdatasync of the WAL: %m");
-	if (mcs_walvfs_failed())
+	if (walvfs_failed())
 		return mcs_error_set(err, -EIO,
 				     "a write to the WAL failed earlier");
 	return 0;
@@ -597,11 +597,11 @@ static int sq_open(const char *path, const store_config *cfg, store **ret,
 		mcs_error_set(err, k, "out of memory");
 		goto fail;
 	}
-	rc = sqlite3_open_v2(
-		path, &q->db,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-		mcs_walvfs_register() == 0 ? MCS_WALVFS_NAME : NULL);
+	rc = sqlite3_open_v2(path, &q->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX |
+				     SQLITE_OPEN_EXRESCODE,
+			     walvfs_register() == 0 ? WALVFS_NAME : NULL);
 	if (rc != SQLITE_OK) {
 		k = sq_error(q, rc, err, "open");
 		goto fail;
@@ -725,7 +725,7 @@ static int sq_checkpoint_elsewhere(store *s, mcs_error *err)
 	rc = sqlite3_open_v2(path, &q->ck_db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     SQLITE_OPEN_EXRESCODE,
-			     MCS_WALVFS_NAME);
+			     WALVFS_NAME);
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_handler(q->ck_db, sq_busy, NULL);
 		/* a first read opens the WAL: until then the connection
