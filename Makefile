@@ -48,7 +48,7 @@ ALL_CFLAGS  = $(BASE_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 # External libraries libmcs links against (fragments may append).
-LIB_LIBS := -lselinux -lsepol -lsqlite3 -ljson-c -lsystemd -lpthread -lm
+LIB_LIBS := -lselinux -lsepol -ljson-c -lpthread -lm
 
 .PHONY: all check check-unit demo bench install clean format deps deps-check \
 	deps-bench deps-vm policy vm-check

@@ -15,6 +15,7 @@
 
 #include "util.h"
 #include "varlink.h"
+#include "varlink_error.h"
 
 struct mcs_client {
 	int fd;		  /* connected SOCK_STREAM, blocking, CLOEXEC */
@@ -70,20 +71,6 @@ MCS_EXPORT void mcs_client_set_timeout(mcs_client *c, int timeout_ms)
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 }
 
-static const struct {
-	const char *name;
-	int code;
-} error_map[] = {
-	{"io.mcskit.Labels.Exhausted", -ENOSPC},
-	{"io.mcskit.Labels.InvalidLevel", -EINVAL},
-	{"io.mcskit.Labels.LevelInUse", -EBUSY},
-	{"io.mcskit.Labels.NotFound", -ENOENT},
-	{"io.mcskit.Labels.PermissionDenied", -EACCES},
-	{"org.varlink.service.InvalidParameter", -EINVAL},
-	{"org.varlink.service.MethodNotFound", -EOPNOTSUPP},
-	{"org.varlink.service.InterfaceNotFound", -EOPNOTSUPP},
-};
-
 static const char *get_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -120,10 +107,7 @@ static int client_call(mcs_client *c, const char *method,
 	json_object_object_get_ex(reply, "parameters", &p);
 	const char *ename = get_str(reply, "error");
 	if (ename) {
-		r = -EPROTO;
-		for (size_t i = 0; i < ELEMENTSOF(error_map); i++)
-			if (strcmp(error_map[i].name, ename) == 0)
-				r = error_map[i].code;
+		r = varlink_error_errno(ename);
 		const char *detail = p ? get_str(p, "message") : NULL;
 		if (!detail && p)
 			detail = get_str(p, "parameter");

@@ -19,6 +19,8 @@
 
 #include <mcs/label.h>
 
+#include "names.h"
+
 #define WORDS (MCS_CAT_COUNT / 64)
 
 /* Scanner state: input s[0..len), position, column offset of s[0]. */
@@ -444,12 +446,6 @@ bool mcs_range_contains(const mcs_range *outer, const mcs_range *inner)
 
 /* ---- contexts ---------------------------------------------------------- */
 
-static bool name_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
 /* Scan one name field up to ':' (or the end when last). */
 static int scan_name(struct scan *sc, const char *what, bool last, char *out,
 		     mcs_error *err)
@@ -457,8 +453,10 @@ static int scan_name(struct scan *sc, const char *what, bool last, char *out,
 	size_t start = sc->pos;
 	int c;
 
-	while ((c = scan_peek(sc)) >= 0 && name_char(c))
-		sc->pos++;
+	/* one rule for identifiers (names.c): a letter, then [A-Za-z0-9_.-] */
+	if ((c = scan_peek(sc)) >= 0 && names_identifier_start(c))
+		while ((c = scan_peek(sc)) >= 0 && names_identifier_char(c))
+			sc->pos++;
 	if (sc->pos == start)
 		return describe_unexpected(sc, err, what);
 	if (sc->pos - start > MCS_NAME_MAX)
@@ -500,15 +498,15 @@ int mcs_context_parse_n(const char *s, size_t len, mcs_context *ret,
 	if (r < 0)
 		return r;
 	memset(&c, 0, sizeof(c));
-	r = scan_name(&sc, "user", false, c.user, err);
+	r = scan_name(&sc, "user", /* last= */ false, c.user, err);
 	if (r < 0)
 		return r;
 	sc.pos++;
-	r = scan_name(&sc, "role", false, c.role, err);
+	r = scan_name(&sc, "role", /* last= */ false, c.role, err);
 	if (r < 0)
 		return r;
 	sc.pos++;
-	r = scan_name(&sc, "type", true, c.type, err);
+	r = scan_name(&sc, "type", /* last= */ true, c.type, err);
 	if (r < 0)
 		return r;
 	if (scan_peek(&sc) == ':') {

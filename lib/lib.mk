@@ -7,11 +7,11 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 LIBMCS_SO := $(O)/lib/libmcs.so
 LIBMCS_A := $(O)/lib/libmcs.a
 
-$(LIBMCS_A): $(LIB_OBJS)
+$(LIBMCS_A): $(LIB_OBJS) lib/lib.mk
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(LIB_OBJS)
 
-$(O)/lib/libmcs.so.0: $(LIB_OBJS) lib/libmcs.map
+$(O)/lib/libmcs.so.0: $(LIB_OBJS) lib/libmcs.map lib/lib.mk Makefile
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(LIB_OBJS) -Wl,-soname,libmcs.so.0 \
 		-Wl,--version-script=lib/libmcs.map -Wl,--no-undefined \

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mcsd - the MCS label daemon.  Parses flags and the config file, then
- * hands over to libmcs (mcs/server.h); reports a fatal error once.
+ * hands over to the server (server.h); reports a fatal error once.
  * Log lines go to stderr (journald picks them up under systemd).
  */
 #include <getopt.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mcs/server.h>
+#include "server.h"
 
 static int verbose;
 

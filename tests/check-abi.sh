@@ -3,7 +3,9 @@
 #  1. every exported function is named mcs_* and carries the MCS_0 version;
 #  2. every exported function is declared MCS_EXPORT in lib/include/mcs/;
 #  3. every MCS_EXPORT declaration is really exported (not hidden by accident);
-#  4. the library has no undefined symbols of its own and links with -z now.
+#  4. the library has no undefined symbols of its own and links with -z now;
+#  5. neither libmcs.so nor any program but mcsd needs sqlite3 or libsystemd
+#     (the daemon's storage and service manager stay with the daemon).
 #   check-abi.sh LIBMCS_SO HEADER_DIR
 set -u
 so=${1:-${O:-build}/lib/libmcs.so} hdr=${2:-lib/include/mcs}
@@ -32,5 +34,17 @@ hidden=$(printf '%s\n' "$declared" | while read -r s; do
 
 readelf -d "$so" | grep -q 'BIND_NOW\|FLAGS.*NOW' && ok "full RELRO (BIND_NOW)" ||
 	notok "libmcs.so is not linked with -z now"
+needed=$(readelf -d "$so" | grep NEEDED | grep -o 'lib[a-z0-9_]*' || true)
+daemon_libs=$(printf '%s\n' "$needed" | grep -E 'libsqlite3|libsystemd' || true)
+[ -z "$daemon_libs" ] && ok "libmcs.so needs neither sqlite3 nor libsystemd" ||
+	notok "libmcs.so needs $(echo $daemon_libs)"
+
+bindir=$(dirname "$so")/../bin
+for prog in "$bindir"/*; do
+	[ -x "$prog" ] && [ "$(basename "$prog")" != mcsd ] || continue
+	loaded=$(ldd "$prog" | grep -E 'libsqlite3|libsystemd' | awk '{print $1}')
+	[ -z "$loaded" ] && ok "$(basename "$prog") loads neither sqlite3 nor libsystemd" ||
+		notok "$(basename "$prog") loads $(echo $loaded)"
+done
 echo "1..$n"
 exit $fail

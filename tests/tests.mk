@@ -1,6 +1,8 @@
 # Tests.  Unit tests: tests/unit/test_<module>.c, one cmocka binary each,
 # linked against the static libmcs.a so they can reach internals and use
 # -Wl,--wrap= (set TEST_WRAP_test_<module> := -Wl,--wrap=sym in a fragment).
+# A test of another component's archive sets TEST_ARCHIVES_test_<module>
+# (linked before libmcs.a) and TEST_LIBS_test_<module> (see mcsd/mcsd.mk).
 # Other suites add a target to CHECK_SUITES (e.g. check-mcsd); `make check`
 # installs missing packages, builds, runs every suite and prints one total.
 
@@ -11,7 +13,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(O)/obj/%.o)
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIBMCS_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $< $(TEST_HELPER_OBJS) $(TEST_WRAP_$*) $(ALL_LDFLAGS) $(LIBMCS_A) -lcmocka $(LIB_LIBS)
+	$(CC) -o $@ $< $(TEST_HELPER_OBJS) $(TEST_WRAP_$*) $(ALL_LDFLAGS) $(TEST_ARCHIVES_$*) $(LIBMCS_A) -lcmocka $(LIB_LIBS) $(TEST_LIBS_$*)
 
 RESULTS := $(O)/test-results
 CHECK_SUITES := check-unit check-abi $(CHECK_SUITES)
@@ -19,9 +21,11 @@ CHECK_SUITES := check-unit check-abi $(CHECK_SUITES)
 check-unit: $(UNIT_BINS)
 	@sh tests/run-suite.sh unit $(RESULTS) $(UNIT_BINS)
 
-# The shared library exports exactly the documented MCS_EXPORT functions.
-check-abi: $(LIBMCS_SO)
-	@O=$(O) sh tests/run-suite.sh abi $(RESULTS) tests/check-abi.sh
+# The shared library exports exactly the documented MCS_EXPORT functions;
+# only mcsd loads sqlite3 and libsystemd; the includes follow the layers.
+check-abi: $(LIBMCS_SO) $(PROGRAMS:%=$(O)/bin/%)
+	@O=$(O) sh tests/run-suite.sh abi $(RESULTS) tests/check-abi.sh \
+		tests/check-layers.sh
 
 check: deps
 	@rm -rf $(RESULTS)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_alloc.c - unit tests for lib/alloc.c, the in-memory pair index:
+ * test_alloc.c - unit tests for mcsd/alloc.c, the in-memory pair index:
  * state bookkeeping, exhaustion without a retry loop, uniformity of the
  * random pick (chi-square with a bound far in the tail, not flaky), LRU
  * order of the quarantine, and a coarse check that a pick costs the same
@@ -150,56 +150,31 @@ static void test_random_below(void **state)
 		assert_true(hits[i] > 800 && hits[i] < 1200);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Time of `rounds` choose+take+return cycles. */
-static double pick_cost(alloc *a, int rounds)
-{
-	double t0 = now();
-	uint32_t idx;
-
-	for (int i = 0; i < rounds; i++) {
-		assert_int_equal(alloc_choose(a, &idx), 0);
-		take(a, idx);
-		alloc_set(a, idx, ALLOC_FREE);
-	}
-	return now() - t0;
-}
-
-static void test_flat_cost(void **state)
+/* At 99.9% full a pick is still a free pair and, over many picks, every
+ * free pair comes up: no retry loop that would favour some.  (That the
+ * cost is flat from empty to 99.9% full is measured by make bench-mcsd,
+ * not asserted here.) */
+static void test_near_full_picks(void **state)
 {
 	const uint32_t n = 523776;
 	uint32_t left = n / 1000; /* 99.9% full */
-	double empty, full;
+	uint32_t *hits = calloc(n, sizeof(*hits)), idx;
 	alloc *a = NULL;
 
+	(void)state;
+	assert_non_null(hits);
 	assert_int_equal(alloc_new(n, &a), 0);
-	pick_cost(a, 2000); /* warm up */
-	/* best of 3 runs each, so that a preemption on a busy machine does
-	 * not decide the verdict */
-	empty = pick_cost(a, 20000);
-	for (int i = 0; i < 2; i++) {
-		double t = pick_cost(a, 20000);
-		empty = t < empty ? t : empty;
-	}
 	for (uint32_t i = 0; i < n - left; i++)
 		take(a, i);
 	assert_int_equal(alloc_count(a, ALLOC_FREE), left);
-	full = pick_cost(a, 20000);
-	for (int i = 0; i < 2; i++) {
-		double t = pick_cost(a, 20000);
-		full = t < full ? t : full;
+	for (int i = 0; i < 40 * (int)left; i++) {
+		assert_int_equal(alloc_choose(a, &idx), 0);
+		assert_int_equal(alloc_state(a, idx), ALLOC_FREE);
+		hits[idx]++;
 	}
-	print_message("pick+take: empty %.0f ns, 99.9%% full %.0f ns\n",
-		      empty / 20000 * 1e9, full / 20000 * 1e9);
-	/* coarse: a retry loop would be ~1000x slower at 99.9% */
-	assert_true(full < 5 * empty + 0.005);
+	for (uint32_t i = n - left; i < n; i++)
+		assert_true(hits[i] > 0);
+	free(hits);
 	alloc_free(a);
 }
 
@@ -210,7 +185,7 @@ int main(void)
 		cmocka_unit_test(test_quarantine_lru),
 		cmocka_unit_test(test_uniform),
 		cmocka_unit_test(test_random_below),
-		cmocka_unit_test(test_flat_cost),
+		cmocka_unit_test(test_near_full_picks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

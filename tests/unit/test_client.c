@@ -147,11 +147,13 @@ static void test_error_mapping(void **state)
 	} cases[] = {
 		{"io.mcskit.Labels.Exhausted", -ENOSPC},
 		{"io.mcskit.Labels.InvalidLevel", -EINVAL},
-		{"io.mcskit.Labels.LevelInUse", -EBUSY},
+		{"io.mcskit.Labels.LevelInUse", -EEXIST},
 		{"io.mcskit.Labels.NotFound", -ENOENT},
-		{"io.mcskit.Labels.PermissionDenied", -EACCES},
+		{"io.mcskit.Labels.PermissionDenied", -EPERM},
+		{"io.mcskit.Labels.StorageError", -EIO},
 		{"org.varlink.service.InvalidParameter", -EINVAL},
 		{"org.varlink.service.MethodNotFound", -EOPNOTSUPP},
+		{"org.varlink.service.InterfaceNotFound", -EOPNOTSUPP},
 		{"com.example.Whatever", -EPROTO},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_protocol.c - unit tests for lib/protocol.c on a real registry in a
+ * test_protocol.c - unit tests for mcsd/protocol.c on a real registry in a
  * temporary file: each call decoded into the right reply or varlink error
  * (table of malformed calls), authorisation per method and uid, the
  * labels built from the level, GetInfo, and GetInterfaceDescription equal
@@ -21,13 +21,27 @@
 #include <cmocka.h>
 
 #include "protocol.h"
+#include "registry.h"
 #include "varlink.h"
 
 struct fx {
 	char dir[64];
 	char db[96];
-	protocol *p;
+	mcs_registry *reg;
 };
+
+/* The registry as mcsd opens it: range c0.c9, stale leases reconciled. */
+static mcs_registry *open_registry(const char *db)
+{
+	mcs_registry_config cfg = {.range = {0, 9}};
+	mcs_registry *reg = NULL;
+	mcs_error err = {0};
+
+	if (mcs_registry_open(db, &cfg, &reg, &err) < 0 ||
+	    mcs_registry_reconcile(reg, NULL, &err) < 0)
+		fail_msg("open %s: %s", db, err.msg);
+	return reg;
+}
 
 static const protocol_peer root = {.uid = 0, .pid = 1, .may_allocate = true};
 static const protocol_peer member = {
@@ -40,8 +54,7 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_protocol.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/r.db", f->dir);
-	mcs_error err = {0};
-	assert_int_equal(protocol_new(f->db, "c0.c9", &f->p, &err), 0);
+	f->reg = open_registry(f->db);
 	*state = f;
 	return 0;
 }
@@ -50,7 +63,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	char cmd[128];
-	protocol_free(f->p);
+	mcs_registry_close(f->reg);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -64,9 +77,12 @@ static struct json_object *call(struct fx *f, const protocol_peer *peer,
 	struct json_object *c = json_tokener_parse(text), *reply = NULL;
 	int pidfd = -1;
 	assert_non_null(c);
-	assert_int_equal(protocol_begin(f->p, NULL), 0);
-	assert_int_equal(protocol_handle(f->p, peer, c, &reply, &pidfd), 0);
-	assert_int_equal(protocol_commit(f->p, NULL), 0);
+	assert_int_equal(mcs_registry_begin(f->reg, NULL), 0);
+	protocol_result res;
+	assert_int_equal(protocol_handle(f->reg, peer, c, &res), 0);
+	reply = res.reply;
+	pidfd = res.pidfd;
+	assert_int_equal(mcs_registry_commit(f->reg, NULL), 0);
 	if (pidfd >= 0)
 		close(pidfd);
 	json_object_put(c);

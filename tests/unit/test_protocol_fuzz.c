@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_protocol_fuzz.c - random calls, well-formed and not, against
- * lib/protocol.c and the varlink framing, on a real registry over c0.c9
+ * mcsd/protocol.c and the varlink framing, on a real registry over c0.c9
  * (45 pairs: Exhausted and LevelInUse come often).  The calls are built
  * from the interface's methods and parameters with wrong types, bad names,
  * bad levels, unknown keys, strangers and SELinux-denied peers mixed in;
@@ -39,6 +39,7 @@
 #include <cmocka.h>
 
 #include "protocol.h"
+#include "registry.h"
 #include "varlink.h"
 
 #define IFACE	 "io.mcskit.Labels."
@@ -79,12 +80,25 @@ struct snap {
 struct fx {
 	char dir[64];
 	char db[96];
-	protocol *p;
+	mcs_registry *reg;
 	struct snap a, b; /* before and after a call */
 	unsigned long calls, errors, oneways, damaged, unframed;
 	/* what was reached: a test that reaches none of it tests nothing */
 	unsigned long allocated, released, looked_up, exhausted, in_use, shared;
 };
+
+/* The registry as mcsd opens it: range c0.c9, stale leases reconciled. */
+static mcs_registry *open_registry(const char *db)
+{
+	mcs_registry_config cfg = {.range = {0, 9}};
+	mcs_registry *reg = NULL;
+	mcs_error err = {0};
+
+	if (mcs_registry_open(db, &cfg, &reg, &err) < 0 ||
+	    mcs_registry_reconcile(reg, NULL, &err) < 0)
+		fail_msg("open %s: %s", db, err.msg);
+	return reg;
+}
 
 static const protocol_peer root = {.uid = 0, .pid = 1, .may_allocate = true};
 
@@ -112,9 +126,12 @@ static struct json_object *handle(struct fx *f, const protocol_peer *peer,
 {
 	struct json_object *reply = NULL;
 	int pidfd = -1;
-	assert_int_equal(protocol_begin(f->p, NULL), 0);
-	assert_int_equal(protocol_handle(f->p, peer, call, &reply, &pidfd), 0);
-	assert_int_equal(protocol_commit_nowait(f->p, NULL), 0);
+	assert_int_equal(mcs_registry_begin(f->reg, NULL), 0);
+	protocol_result res;
+	assert_int_equal(protocol_handle(f->reg, peer, call, &res), 0);
+	reply = res.reply;
+	pidfd = res.pidfd;
+	assert_int_equal(mcs_registry_commit_nowait(f->reg, NULL), 0);
 	if (pidfd >= 0)
 		close(pidfd);
 	return reply;
@@ -668,7 +685,6 @@ static void test_random_calls(void **state)
 	uint64_t seed = e ? strtoull(e, NULL, 0) : 0x6d63736b6974ull;
 	e = getenv("MCS_FUZZ_CALLS");
 	long n = e ? strtol(e, NULL, 10) : 4000;
-	mcs_error err = {0};
 	int sv[2];
 	varlink_buf vb = {0};
 	static char bytes[4 * VARLINK_MSG_MAX];
@@ -678,7 +694,7 @@ static void test_random_calls(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_protocol_fuzz.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/r.db", f->dir);
-	assert_int_equal(protocol_new(f->db, "c0.c9", &f->p, &err), 0);
+	f->reg = open_registry(f->db);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	snapshot(f, &f->b);
 	for (long i = 0; i < n; i++) {
@@ -708,9 +724,9 @@ static void test_random_calls(void **state)
 		json_object_put(c);
 	}
 	/* acknowledged is durable: synced, reopened, the same */
-	assert_int_equal(protocol_sync(f->p, NULL), 0);
-	protocol_free(f->p);
-	assert_int_equal(protocol_new(f->db, "c0.c9", &f->p, &err), 0);
+	assert_int_equal(mcs_registry_sync(f->reg, NULL), 0);
+	mcs_registry_close(f->reg);
+	f->reg = open_registry(f->db);
 	memcpy(&f->a, &f->b, sizeof(f->a));
 	snapshot(f, &f->b);
 	if (!same(&f->a, &f->b))
@@ -732,7 +748,7 @@ static void test_random_calls(void **state)
 	varlink_buf_free(&vb);
 	close(sv[0]);
 	close(sv[1]);
-	protocol_free(f->p);
+	mcs_registry_close(f->reg);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_registry.c - unit tests for lib/registry.c on temporary file
+ * test_registry.c - unit tests for mcsd/registry.c on temporary file
  * databases, checking the rows in sqlite directly: uniqueness over a full
  * small range then "exhausted" with nothing changed, idempotence, groups
  * (shared level, freed with the last member), explicit levels, LRU reuse,
@@ -32,7 +32,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include <mcs/registry.h>
+#include "registry.h"
+#include "proc.h"
 
 struct fix {
 	char dir[64];
@@ -716,7 +717,7 @@ static void test_pidfd(void **state)
 		pause();
 		_exit(0);
 	}
-	assert_int_equal(mcs_pid_start_time(child, &start), 0);
+	assert_int_equal(proc_pid_start_time(child, &start), 0);
 	{
 		/* field 22 read independently, and stable over time */
 		char path[64], buf[1024], *p;
@@ -737,13 +738,13 @@ static void test_pidfd(void **state)
 			       &want),
 			1);
 		assert_int_equal(start, want);
-		assert_int_equal(mcs_pid_start_time(getpid(), &start), 0);
-		assert_int_equal(mcs_pid_start_time(getpid(), &again), 0);
+		assert_int_equal(proc_pid_start_time(getpid(), &start), 0);
+		assert_int_equal(proc_pid_start_time(getpid(), &again), 0);
 		assert_int_equal(start, again);
-		assert_int_equal(mcs_pid_start_time(child, &start), 0);
+		assert_int_equal(proc_pid_start_time(child, &start), 0);
 	}
-	assert_int_equal(mcs_pidfd_open(child, start + 1), -ESRCH);
-	fd = mcs_pidfd_open(child, start);
+	assert_int_equal(proc_pidfd_open(child, start + 1), -ESRCH);
+	fd = proc_pidfd_open(child, start);
 	assert_true(fd >= 0);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 0), 0);
@@ -751,48 +752,40 @@ static void test_pidfd(void **state)
 	assert_int_equal(poll(&p, 1, 5000), 1);
 	assert_int_equal(waitpid(child, NULL, 0), child);
 	close(fd);
-	assert_int_equal(mcs_pid_start_time(child, &start), -ESRCH);
+	assert_int_equal(proc_pid_start_time(child, &start), -ESRCH);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void test_throughput(void **state)
+/* Calls between begin and commit are one commit: another connection sees
+ * none of a batch's rows until the commit, then all of them; calls
+ * outside a batch are each visible at once.  (What batching buys in
+ * allocations/s is measured by make bench-mcsd, not asserted here.) */
+static void test_batch_one_commit(void **state)
 {
 	struct fix *f = *state;
 	mcs_registry_entry e;
 	mcs_error err = {0};
 	char owner[32];
-	double t0, single, batched;
 
 	open_reg(f, NULL);
-	t0 = now();
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 10; i++) {
 		snprintf(owner, sizeof(owner), "s%d", i);
 		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
+		assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL),
+				 i + 1);
 	}
-	single = 100 / (now() - t0);
-	t0 = now();
-	for (int b = 0; b < 20; b++) {
+	for (int b = 0; b < 3; b++) {
 		assert_int_equal(mcs_registry_begin(f->r, &err), 0);
 		for (int i = 0; i < 100; i++) {
 			snprintf(owner, sizeof(owner), "b%d-%d", b, i);
 			assert_int_equal(
 				alloc_one(f, owner, NULL, NULL, &e, &err), 1);
 		}
+		assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL),
+				 10 + 100 * b);
 		assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+		assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL),
+				 10 + 100 * (b + 1));
 	}
-	batched = 2000 / (now() - t0);
-	print_message("file db: %.0f allocations/s single, %.0f/s in batches "
-		      "of 100\n",
-		      single, batched);
-	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 2100);
-	assert_true(batched > single);
 }
 
 /* A version-1 database (the schema that shipped first), written by hand:
@@ -1166,7 +1159,7 @@ int main(void)
 		T(test_list),
 		T(test_list_page),
 		T(test_pidfd),
-		T(test_throughput),
+		T(test_batch_one_commit),
 		T(test_migrate_v1),
 		T(test_trigger_defence),
 		T(test_commit_nowait),

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
+#include <mcs/names.h>
+
 #include "mcsctl.h"
 
 int cmd_allocate(const struct mcsctl_globals *g, int argc, char **argv)
@@ -76,11 +78,18 @@ int cmd_allocate(const struct mcsctl_globals *g, int argc, char **argv)
 		req.owner = owner;
 	}
 
+	/* the daemon's rules, checked before asking it */
+	mcs_error err = {0};
+	if (mcs_name_check(MCS_NAME_OWNER, req.owner, &err) < 0 ||
+	    (req.group &&
+	     mcs_name_check(MCS_NAME_GROUP, req.group, &err) < 0) ||
+	    (req.type && mcs_name_check(MCS_NAME_TYPE, req.type, &err) < 0))
+		return mcsctl_fail(&err);
+
 	mcs_client *cl = mcsctl_connect(g);
 	if (!cl)
 		return 1;
 	mcs_lease l;
-	mcs_error err = {0};
 	int r = mcs_client_allocate(cl, &req, &l, &err);
 	mcs_client_free(cl);
 	if (r < 0)

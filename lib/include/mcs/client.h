@@ -8,16 +8,20 @@
  * is not thread-safe; use one per thread (connections are cheap).
  *
  * Every call returns >= 0 on success or a negative errno; the daemon's
- * varlink errors map to:
+ * varlink errors map to (one table, lib/varlink_error.c, that the daemon
+ * encodes with too, so the code the registry meant is the code returned):
  *   io.mcskit.Labels.Exhausted         -ENOSPC
  *   io.mcskit.Labels.InvalidLevel      -EINVAL
- *   io.mcskit.Labels.LevelInUse        -EBUSY
+ *   io.mcskit.Labels.LevelInUse        -EEXIST
  *   io.mcskit.Labels.NotFound          -ENOENT
- *   io.mcskit.Labels.PermissionDenied  -EACCES
+ *   io.mcskit.Labels.PermissionDenied  -EPERM
+ *   io.mcskit.Labels.StorageError      -EIO
  *   org.varlink.service.InvalidParameter        -EINVAL
  *   org.varlink.service.MethodNotFound /
  *   org.varlink.service.InterfaceNotFound       -EOPNOTSUPP
  *   any other error                             -EPROTO
+ * (LevelInUse was -EBUSY, PermissionDenied -EACCES and StorageError
+ * -EPROTO before the table was shared.)
  * and err (when non-NULL) holds a message naming the error and the owner
  * or level involved.  A broken connection gives -ECONNRESET/-EPIPE; the
  * client must then be freed.

@@ -124,7 +124,8 @@ MCS_EXPORT bool mcs_range_contains(const mcs_range *outer,
 /* ---- contexts ---------------------------------------------------------- */
 
 /*
- * Parse "user:role:type[:range]".  Names are [A-Za-z0-9_.-]+ up to
+ * Parse "user:role:type[:range]".  Names are SELinux identifiers
+ * (MCS_NAME_TYPE of mcs/names.h: a letter, then [A-Za-z0-9_.-]) up to
  * MCS_NAME_MAX bytes.  Returns 0, -EINVAL or -E2BIG as above.
  */
 MCS_EXPORT int mcs_context_parse(const char *s, mcs_context *ret,

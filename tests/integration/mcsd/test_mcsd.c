@@ -133,7 +133,7 @@ static mcs_client *conn(void)
 
 /* ---- sqlite checks ------------------------------------------------------ */
 
-/* Rows and distinct levels among owners outside groups (lib/registry.c's
+/* Rows and distinct levels among owners outside groups (mcsd/registry.c's
  * schema: each such owner must hold a level of its own). */
 #define DB_COUNT_SQL                                                           \
 	"SELECT COUNT(*), COUNT(DISTINCT level) FROM owners WHERE "            \
@@ -486,7 +486,7 @@ static void test_groups_and_levels(void)
 	   "explicit level %s reserved in canonical form (%s) %s", rev, a.level,
 	   err.msg);
 	mcs_alloc_request rd = {.owner = "vol-2", .level = want};
-	ok(mcs_client_allocate(c, &rd, NULL, &err) == -EBUSY &&
+	ok(mcs_client_allocate(c, &rd, NULL, &err) == -EEXIST &&
 		   strstr(err.msg, "LevelInUse"),
 	   "another owner asking for it: LevelInUse (%s)", err.msg);
 	static const char *const bad[] = {"s0:c5",    "s0:c5,c5",
@@ -557,7 +557,7 @@ static int allocate_own(void)
 	if (r == 0)
 		r = mcs_client_release(c, owner, &err);
 	mcs_client_free(c);
-	return r == 0 ? 0 : r == -EACCES ? 1 : 2;
+	return r == 0 ? 0 : r == -EPERM ? 1 : 2;
 }
 
 /* A member of the allowed group: may allocate, read and release its own. */
@@ -597,16 +597,16 @@ static int stranger_calls(void)
 	mcs_alloc_request req = {.owner = "stranger-1"};
 	if (!c)
 		return 20;
-	if (mcs_client_allocate(c, &req, &l, &err) != -EACCES ||
+	if (mcs_client_allocate(c, &req, &l, &err) != -EPERM ||
 	    !strstr(err.msg, "PermissionDenied"))
 		return 21;
-	if (mcs_client_lookup(c, "member-1", &l, NULL) != -EACCES)
+	if (mcs_client_lookup(c, "member-1", &l, NULL) != -EPERM)
 		return 22;
-	if (mcs_client_release(c, "member-1", NULL) != -EACCES)
+	if (mcs_client_release(c, "member-1", NULL) != -EPERM)
 		return 23;
 	/* Re-allocating someone else's owner is no way in either. */
 	req.owner = "member-1";
-	if (mcs_client_allocate(c, &req, &l, NULL) != -EACCES)
+	if (mcs_client_allocate(c, &req, &l, NULL) != -EPERM)
 		return 24;
 	mcs_lease *v = NULL;
 	size_t n = 99;

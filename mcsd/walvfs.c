@@ -16,9 +16,9 @@
  * commit whose frames cannot be written fails in the xWrite of its commit
  * frame, so sqlite rolls it back as it would without us.  A failed write
  * from the barrier (where sqlite takes no error) is remembered and
- * reported by mcs_walvfs_failed().
+ * reported by walvfs_failed().
  *
- * Together with registry.c the only file that includes sqlite3.h.
+ * Together with store_sqlite.c the only file that includes sqlite3.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -379,7 +379,7 @@ static void wv_register(void)
 		.iVersion = 2,
 		.szOsFile = (int)sizeof(struct wv_file) + parent->szOsFile,
 		.mxPathname = parent->mxPathname,
-		.zName = MCS_WALVFS_NAME,
+		.zName = WALVFS_NAME,
 		.xOpen = wv_open,
 		.xDelete = wv_delete,
 		.xAccess = wv_access,
@@ -397,13 +397,13 @@ static void wv_register(void)
 	wv_register_rc = sqlite3_vfs_register(&wv_vfs, 0);
 }
 
-int mcs_walvfs_register(void)
+int walvfs_register(void)
 {
 	pthread_once(&wv_once, wv_register);
 	return wv_register_rc == SQLITE_OK ? 0 : -ENOSYS;
 }
 
-bool mcs_walvfs_failed(void)
+bool walvfs_failed(void)
 {
 	return atomic_load(&wv_failed) != 0;
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcs/registry.h - the durable registry of MCS levels that mcsd hands out.
+ * registry.h - the durable registry of MCS levels that mcsd hands out
+ * (private to mcsd and its tests: not part of libmcs).
  *
- * The truth is a sqlite database (WAL, synchronous=FULL, versioned schema):
- * one row per held or released pair and one row per owner.  The free set
- * lives in memory, rebuilt from the tables at open, so that an allocation
- * is a uniform random pick over the free pairs at the same cost whether
- * the registry is empty or 99.9% full (no retry loop).
+ * These are the rules; the truth is kept by a storage engine behind
+ * store.h (sqlite by default: WAL, versioned schema, one row per held or
+ * released pair and one row per owner, and an in-memory free set so that
+ * an allocation is a uniform random pick over the free pairs at the same
+ * cost whether the registry is empty or 99.9% full, with no retry loop).
  *
  * Levels are always canonical two-category s0 levels "s0:cX,cY" with
  * lo <= X < Y <= hi of the configured category range.  "s0:c1022,c1023"
@@ -30,8 +31,8 @@
  * Errors: >= 0 or -errno; err (optional, last) gets a one-line message
  * naming the owner/level.
  */
-#ifndef MCS_REGISTRY_H
-#define MCS_REGISTRY_H
+#ifndef MCSD_REGISTRY_H
+#define MCSD_REGISTRY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,21 +42,9 @@
 #include <mcs/error.h>
 #include <mcs/label.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#define MCS_REGISTRY_OWNER_MAX 255 /* owner and group: [A-Za-z0-9_.:@-]+ */
-#define MCS_REGISTRY_LEVEL_MAX 32  /* "s0:c1022,c1023" and NUL fit */
-/* The level runtimes use for privileged mounts; never handed out. */
-#define MCS_REGISTRY_RESERVED_LEVEL "s0:c1022,c1023"
+#include "entry.h"
 
 typedef struct mcs_registry mcs_registry;
-
-typedef enum mcs_registry_kind {
-	MCS_REGISTRY_LEASE = 0,	      /* ends with its pid or its boot */
-	MCS_REGISTRY_RESERVATION = 1, /* persistent until released */
-} mcs_registry_kind;
 
 typedef struct mcs_registry_config {
 	/* Categories handed out; {0, 0} means the default c0.c1023. */
@@ -68,7 +57,7 @@ typedef struct mcs_registry_config {
 } mcs_registry_config;
 
 typedef struct mcs_registry_request {
-	const char *owner; /* required, [A-Za-z0-9_.:@-]{1,255} */
+	const char *owner; /* required, an MCS_NAME_OWNER (mcs/names.h) */
 	const char *group; /* optional (NULL or ""): pod sharing one level */
 	const char *level; /* optional explicit level "s0:cX,cY" */
 	const char *type;  /* optional process type, stored as given */
@@ -77,44 +66,20 @@ typedef struct mcs_registry_request {
 	uid_t uid; /* client's uid (from SO_PEERCRED) */
 } mcs_registry_request;
 
-/* One owner's row.  Plain value: no pointers, nothing to free. */
-typedef struct mcs_registry_entry {
-	char owner[MCS_REGISTRY_OWNER_MAX + 1];
-	char group[MCS_REGISTRY_OWNER_MAX + 1]; /* "" when none */
-	char level[MCS_REGISTRY_LEVEL_MAX];	/* canonical "s0:cX,cY" */
-	char type[MCS_NAME_MAX + 1];		/* "" when none */
-	mcs_registry_kind kind;
-	pid_t pid;	    /* 0 when none */
-	uint64_t pid_start; /* /proc/<pid>/stat field 22, 0 when none */
-	uid_t uid;
-	int64_t created; /* unix time, seconds */
-} mcs_registry_entry;
-
-typedef struct mcs_registry_counts {
-	uint64_t total;	      /* pairs in the range, minus excluded ones */
-	uint64_t used;	      /* pairs held by an owner or a group */
-	uint64_t free;	      /* pairs that can be handed out now (never
-				 used + quarantined) */
-	uint64_t quarantined; /* released pairs, reused LRU when no
-				 never-used pair is left (part of free) */
-	uint64_t excluded;    /* pairs in the range never handed out */
-	uint64_t owners;      /* owner rows (>= used: groups share) */
-} mcs_registry_counts;
-
 /*
- * Open (creating it if needed) the registry at path (":memory:" for a
- * private in-memory one), run pending schema migrations in one
+ * Open (creating it if needed) the registry at path, a location of
+ * store_open() ("sqlite:PATH", a path, ":memory:" for a private
+ * in-memory one), run pending schema migrations in one
  * transaction, and build the in-memory free set.  cfg may be NULL
  * (defaults).  Does NOT reconcile: call mcs_registry_reconcile().
  * On success *ret owns the registry; free with mcs_registry_close().
  * Returns 0, -EINVAL (bad config), -EIO/-errno (sqlite), -ENOMEM.
  */
-MCS_EXPORT int mcs_registry_open(const char *path,
-				 const mcs_registry_config *cfg,
-				 mcs_registry **ret, mcs_error *err);
+int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
+		      mcs_registry **ret, mcs_error *err);
 
 /* Close r (rolling back an open batch).  NULL is a no-op. */
-MCS_EXPORT void mcs_registry_close(mcs_registry *r);
+void mcs_registry_close(mcs_registry *r);
 
 /*
  * Give req->owner a level, or return the one it already holds
@@ -130,21 +95,29 @@ MCS_EXPORT void mcs_registry_close(mcs_registry *r);
  * (a lease's pid does not exist), -EPERM (owner exists and belongs to
  * another uid than req->uid, which is not 0), -EIO.
  */
-MCS_EXPORT int mcs_registry_allocate(mcs_registry *r,
-				     const mcs_registry_request *req,
-				     mcs_registry_entry *ret, mcs_error *err);
+int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
+			  mcs_registry_entry *ret, mcs_error *err);
 
 /*
  * Release owner's row.  uid 0 may release anything; another uid only rows
  * it created (-EPERM otherwise).  The pair goes to the quarantine when no
  * member of its group is left.  Returns 0, -ENOENT, -EPERM, -EIO.
  */
-MCS_EXPORT int mcs_registry_release(mcs_registry *r, const char *owner,
-				    uid_t uid, mcs_error *err);
+int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
+			 mcs_error *err);
+
+/*
+ * The process owner's lease was bound to (pid) has exited: release the
+ * lease if it is still bound to that pid (not released and allocated
+ * again meanwhile).  Returns 1 when released, 0 when there was nothing
+ * to release, or -errno.
+ */
+int mcs_registry_end_lease(mcs_registry *r, const char *owner, pid_t pid,
+			   mcs_error *err);
 
 /* Fill *ret with owner's row.  Returns 0, -ENOENT, -EIO. */
-MCS_EXPORT int mcs_registry_lookup(mcs_registry *r, const char *owner,
-				   mcs_registry_entry *ret, mcs_error *err);
+int mcs_registry_lookup(mcs_registry *r, const char *owner,
+			mcs_registry_entry *ret, mcs_error *err);
 
 /*
  * All owner rows, ordered by owner.  *ret_entries is a malloc'ed array of
@@ -152,9 +125,8 @@ MCS_EXPORT int mcs_registry_lookup(mcs_registry *r, const char *owner,
  * over 600 bytes a row, so a large registry is better read with
  * mcs_registry_list_page().  Returns 0, -ENOMEM, -EIO.
  */
-MCS_EXPORT int mcs_registry_list(mcs_registry *r,
-				 mcs_registry_entry **ret_entries,
-				 size_t *ret_n, mcs_error *err);
+int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
+		      size_t *ret_n, mcs_error *err);
 
 /*
  * One page of owner rows: at most max of those whose owner sorts after
@@ -164,12 +136,28 @@ MCS_EXPORT int mcs_registry_list(mcs_registry *r,
  * without holding it (or memory) up: pass the last owner returned as the
  * next `after`.  Returns 0, -EINVAL, -EIO.
  */
-MCS_EXPORT int mcs_registry_list_page(mcs_registry *r, const char *after,
-				      mcs_registry_entry *entries, size_t max,
-				      size_t *ret_n, mcs_error *err);
+int mcs_registry_list_page(mcs_registry *r, const char *after,
+			   mcs_registry_entry *entries, size_t max,
+			   size_t *ret_n, mcs_error *err);
+
+/*
+ * One page of this host's leases (rows of kind lease: all of them for
+ * sqlite, those made by this host for a store shared by many), at most
+ * max whose owner sorts after `after` ("" or NULL: from the first),
+ * ordered by owner; *ret_n of them.  Returns 0, -EINVAL, -errno.
+ */
+typedef struct mcs_registry_lease {
+	char owner[MCS_REGISTRY_OWNER_MAX + 1];
+	pid_t pid; /* 0 when bound to the boot only */
+	uint64_t pid_start;
+} mcs_registry_lease;
+
+int mcs_registry_lease_page(mcs_registry *r, const char *after,
+			    mcs_registry_lease *leases, size_t max,
+			    size_t *ret_n, mcs_error *err);
 
 /* Counts (from memory, O(1)).  Returns 0. */
-MCS_EXPORT int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
+int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
 
 /*
  * Release the leases of dead processes (pid gone, or its start time
@@ -178,8 +166,8 @@ MCS_EXPORT int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
  * *ret_released (may be NULL) receives the number of rows released.
  * Returns 0 or -errno.
  */
-MCS_EXPORT int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
-				      mcs_error *err);
+int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
+			   mcs_error *err);
 
 /*
  * Batching: begin opens one BEGIN IMMEDIATE transaction; calls made until
@@ -187,9 +175,9 @@ MCS_EXPORT int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
  * (and the in-memory free set with them).  -EBUSY when a batch is already
  * open (begin) or none is (commit/rollback).  A failed commit rolls back.
  */
-MCS_EXPORT int mcs_registry_begin(mcs_registry *r, mcs_error *err);
-MCS_EXPORT int mcs_registry_commit(mcs_registry *r, mcs_error *err);
-MCS_EXPORT int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
+int mcs_registry_begin(mcs_registry *r, mcs_error *err);
+int mcs_registry_commit(mcs_registry *r, mcs_error *err);
+int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
 
 /*
  * Split commit, for a server that overlaps the disk flush of one batch
@@ -204,8 +192,8 @@ MCS_EXPORT int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
  * (sync: -EIO and the like; then the state on disk is unknown and the
  * caller should stop).
  */
-MCS_EXPORT int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err);
-MCS_EXPORT int mcs_registry_sync(mcs_registry *r, mcs_error *err);
+int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err);
+int mcs_registry_sync(mcs_registry *r, mcs_error *err);
 
 /*
  * Checkpoints (copying the WAL into the database file) off the committing
@@ -219,31 +207,8 @@ MCS_EXPORT int mcs_registry_sync(mcs_registry *r, mcs_error *err);
  * past 256 MiB, a commit restarts it itself.  Both 0 / false for a
  * database in memory.
  */
-MCS_EXPORT int mcs_registry_checkpoint_elsewhere(mcs_registry *r,
-						 mcs_error *err);
-MCS_EXPORT bool mcs_registry_checkpoint_due(mcs_registry *r);
-MCS_EXPORT int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
+int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err);
+bool mcs_registry_checkpoint_due(mcs_registry *r);
+int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
 
-/* ---- process liveness (leases) ---------------------------------------- */
-
-/*
- * Start time of pid (clock ticks since boot, /proc/<pid>/stat field 22)
- * into *ret.  Returns 0, -ESRCH (no such process), -errno.
- */
-MCS_EXPORT int mcs_pid_start_time(pid_t pid, uint64_t *ret);
-
-/*
- * Open a pidfd (O_CLOEXEC) for pid that becomes readable when the process
- * exits, and check it is still the process that started at start_time
- * (0: no check).  Returns the fd (caller closes), -ESRCH (gone or
- * reused), -errno.
- */
-MCS_EXPORT int mcs_pidfd_open(pid_t pid, uint64_t start_time);
-
-/* The current boot id (36 chars + NUL) into buf.  Returns 0 or -errno. */
-MCS_EXPORT int mcs_boot_id(char buf[static 37]);
-
-#ifdef __cplusplus
-}
-#endif
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * alloc.c - the in-memory free-pair index of the registry and the choice
- * of the next pair.  It owns no durable state: registry.c rebuilds it from
+ * of the next pair.  It owns no durable state: store_sqlite.c rebuilds it from
  * sqlite at open (and after a rollback) and mirrors every committed change.
  *
  * Layout (n = number of pairs in the range, indices from label.h):

@@ -1,21 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcs/server.h - the mcsd daemon as a library: its configuration (flags and
+ * server.h - the mcsd daemon behind main.c: its configuration (flags and
  * config file parsed into a fresh struct) and the server that owns the
  * socket, the registry and the event loop.  mcsd/main.c only parses its
- * command line, calls these and logs once.
+ * command line, calls these and logs once.  Private to mcsd (built into
+ * the daemon's own archive, never into libmcs).
  */
-#ifndef MCS_SERVER_H
-#define MCS_SERVER_H
+#ifndef MCSD_SERVER_H
+#define MCSD_SERVER_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include <mcs/error.h>
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 
 #define MCS_DEFAULT_DB	  "/var/lib/mcsd/registry.db"
 #define MCS_DEFAULT_RANGE "c0.c1023"
@@ -34,7 +31,7 @@ typedef struct mcs_server_config {
 
 /* Fill cfg with the built-in defaults (default paths, c0.c1023, 5 s read
  * timeout, 60 s idle timeout, 1024 clients). */
-MCS_EXPORT void mcs_server_config_init(mcs_server_config *cfg);
+void mcs_server_config_init(mcs_server_config *cfg);
 
 /*
  * Parse the config file at path into a fresh copy of *cfg: `key = value`
@@ -43,14 +40,14 @@ MCS_EXPORT void mcs_server_config_init(mcs_server_config *cfg);
  * is valid.  Returns 0, -errno of open, or -EINVAL (err names the file and
  * line).
  */
-MCS_EXPORT int mcs_server_config_load(mcs_server_config *cfg, const char *path,
-				      mcs_error *err);
+int mcs_server_config_load(mcs_server_config *cfg, const char *path,
+			   mcs_error *err);
 
 /*
  * Check cfg (range syntax, group exists and resolves into cfg->gid,
  * timeouts positive).  Returns 0 or -EINVAL with err set.
  */
-MCS_EXPORT int mcs_server_config_check(mcs_server_config *cfg, mcs_error *err);
+int mcs_server_config_check(mcs_server_config *cfg, mcs_error *err);
 
 typedef struct mcs_server mcs_server;
 
@@ -62,19 +59,16 @@ typedef struct mcs_server mcs_server;
  * (each client and each watched lease pid holds a descriptor).  On
  * success *ret owns the server.  Returns 0 or -errno.
  */
-MCS_EXPORT int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
-			      mcs_error *err);
+int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
+		   mcs_error *err);
 
 /*
  * Serve until SIGTERM or SIGINT, then close every connection and return 0;
  * sends sd_notify("READY=1") once listening.  -errno on a fatal error.
  */
-MCS_EXPORT int mcs_server_run(mcs_server *s, mcs_error *err);
+int mcs_server_run(mcs_server *s, mcs_error *err);
 
 /* Close the socket (unlinking it when created by us) and the registry. */
-MCS_EXPORT void mcs_server_free(mcs_server *s);
+void mcs_server_free(mcs_server *s);
 
-#ifdef __cplusplus
-}
-#endif
 #endif

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include <mcs/label.h>
-#include <mcs/server.h>
+#include "server.h"
 
 #include "util.h"
 
@@ -23,7 +23,7 @@ static void fclosep(FILE **f)
 		fclose(*f);
 }
 
-MCS_EXPORT void mcs_server_config_init(mcs_server_config *cfg)
+void mcs_server_config_init(mcs_server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s",
@@ -84,8 +84,8 @@ static int config_set(mcs_server_config *c, const char *key, const char *val)
 	return -ENOENT;
 }
 
-MCS_EXPORT int mcs_server_config_load(mcs_server_config *cfg, const char *path,
-				      mcs_error *err)
+int mcs_server_config_load(mcs_server_config *cfg, const char *path,
+			   mcs_error *err)
 {
 	_cleanup_(fclosep) FILE *f = fopen(path, "re");
 	if (!f)
@@ -122,7 +122,7 @@ MCS_EXPORT int mcs_server_config_load(mcs_server_config *cfg, const char *path,
 	return 0;
 }
 
-MCS_EXPORT int mcs_server_config_check(mcs_server_config *cfg, mcs_error *err)
+int mcs_server_config_check(mcs_server_config *cfg, mcs_error *err)
 {
 	mcs_cat_range range;
 	int r = mcs_cat_range_parse(cfg->range, &range, err);

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * admission.c - who gets in: accepting connections in bounded rounds,
+ * refusing them beyond max_clients, and running out of descriptors
+ * without a busy loop (a spare descriptor to take and close one pending
+ * connection; with none left, the listening socket rests).  A refusal
+ * episode is logged once when it starts and once when it ends, with the
+ * count.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server_int.h"
+
+#include "log.h"
+
+/* Connections accepted per round: a backlog of thousands (a connect
+ * storm, most of them already closed) is taken in steps, with the
+ * hang-ups of each step reaped before the next, not all at once up to
+ * max_clients; and the clients already in are served in between. */
+#define ACCEPT_BUDGET 64
+/* A refusal episode ends after this long without one. */
+#define REFUSING_QUIET_MS 1000
+/* Out of descriptors and of the spare one: the socket rests this long. */
+#define LISTEN_PAUSE_MS 100
+
+/*
+ * Every client and every watched lease pid holds a descriptor: take the
+ * hard limit of RLIMIT_NOFILE, not the soft 1024 (mcsd uses epoll, never
+ * select, so a higher soft limit is safe).
+ */
+void admission_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_msg(MCS_LOG_WARNING,
+				"cannot raise the open files limit: %m");
+	}
+}
+
+/* Say once, not for every connection, that connections are refused. */
+static void refusal_start(mcs_server *s, const char *why)
+{
+	if (!s->refusing)
+		log_msg(MCS_LOG_WARNING,
+			"refusing connections (%d clients, %zu watched pids): "
+			"%s",
+			s->nconns, pidwatch_count(s), why);
+	s->refusing = true;
+	s->last_refusal_ms = now_ms();
+}
+
+/* One connection was closed unserved. */
+static void refusal_count(mcs_server *s)
+{
+	s->refused++;
+	s->last_refusal_ms = now_ms();
+}
+
+/* The episode is over once a second has passed without a refusal. */
+static void refusal_end(mcs_server *s, long long now)
+{
+	if (!s->refusing || now - s->last_refusal_ms < REFUSING_QUIET_MS)
+		return;
+	log_msg(MCS_LOG_NOTICE,
+		"no refusal for 1 s: %lu connections refused in all "
+		"(%d clients)",
+		s->refused, s->nconns);
+	s->refusing = false;
+	s->refused = 0;
+}
+
+/* Out of descriptors: take one pending connection with the spare one and
+ * close it.  False when that is not possible either. */
+static bool refuse_pending(mcs_server *s)
+{
+	if (s->spare_fd < 0)
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (s->spare_fd < 0)
+		return false;
+	close(s->spare_fd);
+	int fd = accept4(s->listen.fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		refusal_count(s);
+	}
+	/* another thread may take the slot first: retried next time */
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+/* Neither a descriptor nor a spare one: stop watching the socket for a
+ * while rather than spin on it. */
+static void accept_pause(mcs_server *s)
+{
+	if (s->listen_paused_until_ms ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen.fd, NULL) < 0)
+		return;
+	s->listen_paused_until_ms = now_ms() + LISTEN_PAUSE_MS;
+}
+
+static void accept_resume(mcs_server *s, long long now)
+{
+	if (!s->listen_paused_until_ms || now < s->listen_paused_until_ms)
+		return;
+	if (epoll_add(s, &s->listen, EPOLLIN) == 0)
+		s->listen_paused_until_ms = 0;
+	else
+		s->listen_paused_until_ms = now + LISTEN_PAUSE_MS;
+}
+
+void admission_accept(mcs_server *s)
+{
+	for (int budget = ACCEPT_BUDGET; budget > 0; budget--) {
+		int fd = accept4(s->listen.fd, NULL, NULL,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				refusal_start(s, "out of file descriptors");
+				if (refuse_pending(s))
+					continue;
+				accept_pause(s);
+			} else if (errno != EAGAIN && errno != EINTR) {
+				log_msg(MCS_LOG_WARNING, "accept: %m");
+			}
+			return;
+		}
+		struct ucred uc;
+		socklen_t len = sizeof(uc);
+		if (s->nconns >= s->cfg.max_clients) {
+			refusal_start(s, "max_clients reached");
+			refusal_count(s);
+			close(fd);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+			log_msg(MCS_LOG_WARNING, "SO_PEERCRED: %m");
+			close(fd);
+			continue;
+		}
+		conn_new(s, fd, &uc);
+	}
+}
+
+void admission_tick(mcs_server *s)
+{
+	if (s->refusing || s->listen_paused_until_ms) {
+		long long now = now_ms();
+		refusal_end(s, now);
+		accept_resume(s, now);
+	}
+}
+
+long long admission_deadline(const mcs_server *s, long long next)
+{
+	if (s->refusing && s->last_refusal_ms + REFUSING_QUIET_MS < next)
+		next = s->last_refusal_ms + REFUSING_QUIET_MS;
+	if (s->listen_paused_until_ms && s->listen_paused_until_ms < next)
+		next = s->listen_paused_until_ms;
+	return next;
+}

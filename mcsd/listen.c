@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * listen.c - mcsd's listening socket: the one systemd passes (socket
+ * activation, checked to be a listening unix stream socket), or one
+ * created here with mode 0660 after making sure no other mcsd listens on
+ * the path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "server_int.h"
+
+#include "util.h"
+
+/* Create and bind the socket ourselves: umask 0117 at bind, so 0660. */
+static int listen_own(const char *path, mcs_error *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return mcs_error_set(err, -ENAMETOOLONG,
+				     "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+
+	_cleanup_close_ int fd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return mcs_error_set(err, negative_errno(), "socket: %m");
+
+	/* The default /run/mcsd may not exist without systemd: create the
+	 * last directory level (0755; the socket itself is 0660). */
+	char parent[sizeof(sa.sun_path)];
+	memcpy(parent, path, strlen(path) + 1);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return mcs_error_set(err, negative_errno(),
+					     "cannot create %s: %m", parent);
+	}
+
+	/* A stale socket from a crash: remove it only if nobody listens. */
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		_cleanup_close_ int probe =
+			socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 &&
+		    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return mcs_error_set(err, -EADDRINUSE,
+					     "%s: another mcsd is listening",
+					     path);
+		unlink(path);
+	}
+	mode_t old = umask(0117);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0)
+		return mcs_error_set(err, negative_errno(), "bind %s: %m",
+				     path);
+	if (listen(fd, SOMAXCONN) < 0)
+		return mcs_error_set(err, negative_errno(), "listen %s: %m",
+				     path);
+	return TAKE_FD(fd);
+}
+
+/* Take systemd's socket, or create cfg.socket_path; watch it. */
+int listen_open(mcs_server *s, mcs_error *err)
+{
+	int n = sd_listen_fds(1), r;
+
+	if (n > 1)
+		return mcs_error_set(err, -EINVAL,
+				     "expected one socket from systemd, got %d",
+				     n);
+	if (n == 1) {
+		s->listen.fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(s->listen.fd, SOCK_STREAM, 1, NULL, 0) <=
+		    0) {
+			return mcs_error_set(err, -EINVAL,
+					     "socket from systemd is not a "
+					     "listening unix stream socket");
+		}
+		/* Non-blocking accept, CLOEXEC (systemd passes it without). */
+		(void)!fcntl(s->listen.fd, F_SETFD, FD_CLOEXEC);
+		(void)!fcntl(s->listen.fd, F_SETFL, O_NONBLOCK | O_RDWR);
+	} else {
+		r = listen_own(s->cfg.socket_path, err);
+		if (r < 0)
+			return r;
+		s->listen.fd = r;
+		s->own_socket = true;
+	}
+	r = epoll_add(s, &s->listen, EPOLLIN);
+	if (r < 0)
+		return mcs_error_set(err, r, "epoll_ctl: %s", strerror(-r));
+	return 0;
+}
