@@ -743,7 +743,7 @@ static int parse_header(const char *buf, size_t len, const char *path,
 	if (!nl || (size_t)(nl - p) < strlen(MAGIC) ||
 	    memcmp(p, MAGIC, strlen(MAGIC)) != 0)
 		return mcs_error_set(err, -EBADMSG,
-				     "%s is not a relabel journal (no "
+				     "journal %s: not a relabel journal (no "
 				     "\"" MAGIC "%d\" header%s)",
 				     path, VERSION,
 				     len < strlen(MAGIC) ? ", truncated" : "");
