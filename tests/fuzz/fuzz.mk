@@ -4,6 +4,7 @@
 # on any crash, leak, sanitizer report or timeout; the input that did it
 # is left in $(FUZZ_O)/fuzz/crashes/.  make fuzz-build only builds.
 #   make fuzz FUZZ_SECONDS=20 FUZZ_TARGETS="label journal"
+# MCS_FUZZ_STRICT=1 adds checks of known open bugs (tests/fuzz/crashes/).
 
 FUZZ_O ?= build-fuzz
 FUZZ_CC ?= clang

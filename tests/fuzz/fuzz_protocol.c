@@ -8,10 +8,16 @@
  * answered with a reply or an error object that serialises, or no reply
  * for a oneway call; pidfds handed out are closed.
  *
+ * With MCS_FUZZ_STRICT=1 in the environment, a call whose parameters hold
+ * a string with an embedded NUL must be answered with an error (issue 13,
+ * item 7: today "ab\u0000cd" is allocated as "ab"; reproducer in
+ * tests/fuzz/crashes/).  Off by default until the daemon rejects them.
+ *
  * Kept to the one entry point protocol_handle() so it follows the daemon
  * when it moves (only the include below changes).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,33 @@ static void check(int cond)
 
 static protocol *proto;
 static char dir[64];
+static bool strict;
+
+/* A string value anywhere in params holds a NUL byte. */
+static bool has_nul_string(struct json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		return strlen(json_object_get_string(o)) !=
+		       (size_t)json_object_get_string_len(o);
+	case json_type_object: {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			if (has_nul_string(v))
+				return true;
+		}
+		return false;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (has_nul_string(json_object_array_get_idx(o, i)))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
 
 static void cleanup(void)
 {
@@ -57,6 +90,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	atexit(cleanup);
+	strict = getenv("MCS_FUZZ_STRICT") &&
+		 strcmp(getenv("MCS_FUZZ_STRICT"), "1") == 0;
 	return 0;
 }
 
@@ -92,6 +127,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int r = protocol_handle(proto, &peer, call, &reply, &pidfd);
 		check(r >= 0 || r == -ENOMEM);
 		check(protocol_commit(proto, &err) >= 0);
+		if (reply && strict) {
+			struct json_object *params = NULL;
+			json_object_object_get_ex(call, "parameters", &params);
+			if (params && has_nul_string(params))
+				check(json_object_object_get_ex(reply, "error",
+								NULL));
+		}
 		if (reply) {
 			char *out = NULL;
 			size_t len = 0;
