@@ -1060,8 +1060,8 @@ static int top_ref(const char *path, int ofd, const struct stat *st, int dfd,
 }
 
 int relabel_walk(const char *path, const mcs_relabel_opts *opts,
-		 const journal_map *restore, mcs_relabel_result *res,
-		 mcs_error *err)
+		 const journal_map *restore, const journal_volume *expect,
+		 mcs_relabel_result *res, mcs_error *err)
 {
 	mcs_relabel_opts none = {0};
 	const mcs_relabel_opts *o = opts ? opts : &none;
@@ -1087,6 +1087,25 @@ int relabel_walk(const char *path, const mcs_relabel_opts *opts,
 	if (ofd < 0) {
 		r = ofd;
 		goto out;
+	}
+	if (expect) {
+		/* The top restore checked the journal against, not one
+		 * swapped in since. */
+		journal_volume v;
+		r = journal_volume_of(ofd, &st, &v);
+		if (r >= 0 && (v.dev_major != expect->dev_major ||
+			       v.dev_minor != expect->dev_minor ||
+			       v.ino != expect->ino || v.fsid != expect->fsid ||
+			       v.btime_sec != expect->btime_sec ||
+			       v.btime_nsec != expect->btime_nsec))
+			r = -ESTALE;
+		if (r < 0) {
+			mcs_error_set(err, r,
+				      "%s changed since its journal was "
+				      "checked",
+				      path);
+			goto out;
+		}
 	}
 	r = mcs_protect_set_new(NULL, &run->protect, err);
 	if (r < 0)
@@ -1218,5 +1237,5 @@ MCS_EXPORT int mcs_relabel(const char *path, const mcs_relabel_opts *opts,
 {
 	if (!path || !opts)
 		return mcs_error_set(err, -EINVAL, "no path or options");
-	return relabel_walk(path, opts, NULL, res, err);
+	return relabel_walk(path, opts, NULL, NULL, res, err);
 }

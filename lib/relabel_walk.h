@@ -12,10 +12,11 @@
 #include "journal.h"
 
 /* Relabel path as opts says, or (restore != NULL) put back the labels
- * restore records. */
+ * restore records.  expect (optional): the top must still be that volume
+ * (-ESTALE otherwise, nothing changed). */
 int relabel_walk(const char *path, const mcs_relabel_opts *opts,
-		 const journal_map *restore, mcs_relabel_result *res,
-		 mcs_error *err);
+		 const journal_map *restore, const journal_volume *expect,
+		 mcs_relabel_result *res, mcs_error *err);
 
 /* Identity of the top as relabel_walk() opens it with flags. */
 int relabel_top_volume(const char *path, unsigned flags, journal_volume *ret,

@@ -66,7 +66,7 @@ MCS_EXPORT int mcs_relabel_restore(const char *path,
 			info.torn_len ? ", its torn last batch (never applied) "
 					"ignored"
 				      : "");
-	r = relabel_walk(path, &o, map, res, err);
+	r = relabel_walk(path, &o, map, &vol, res, err);
 	journal_map_free(map);
 	if (r < 0)
 		return r;

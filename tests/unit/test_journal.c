@@ -7,7 +7,8 @@
  * torn last frame (what a kill inside write() leaves) is the one damage
  * accepted; another volume and another version are refused; a writer
  * appending to a torn journal cuts the torn bytes, and refuses to append
- * to a damaged one.
+ * to a damaged one.  The walk refuses a top that is no longer the volume
+ * restore checked the journal against.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "fileio.h"
 #include "journal.h"
+#include "relabel_walk.h"
 
 static char dir[64];
 static const journal_volume vol = {
@@ -285,6 +288,33 @@ static void test_special_files(void **state)
 	free(path);
 }
 
+static void test_walk_refuses_swapped_top(void **state)
+{
+	char top[128], f[160], got[256];
+	const char *old = "system_u:object_r:user_home_t:s0";
+	mcs_relabel_opts o = {
+		.context = "system_u:object_r:svirt_sandbox_file_t:s0",
+		.flags = MCS_RELABEL_RECURSIVE | MCS_RELABEL_FOLLOW_TOP,
+		.threads = 1,
+	};
+	mcs_error err = {0};
+	journal_volume v;
+
+	snprintf(top, sizeof(top), "%s/top", dir);
+	snprintf(f, sizeof(f), "%s/f", top);
+	assert_int_equal(mkdir(top, 0700), 0);
+	close(open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	if (lsetxattr(f, "security.selinux", old, strlen(old) + 1, 0) < 0)
+		skip(); /* no security xattrs here */
+	assert_int_equal(relabel_top_volume(top, o.flags, &v, &err), 0);
+	v.btime_nsec ^= 1; /* as if the top was made again */
+	assert_int_equal(relabel_walk(top, &o, NULL, &v, NULL, &err), -ESTALE);
+	assert_non_null(strstr(err.msg, "changed since its journal"));
+	ssize_t n = lgetxattr(f, "security.selinux", got, sizeof(got));
+	assert_int_equal(n, (ssize_t)strlen(old) + 1);
+	assert_string_equal(got, old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_other_volume_and_version),
 		cmocka_unit_test(test_writer_cuts_torn_tail),
 		cmocka_unit_test(test_special_files),
+		cmocka_unit_test(test_walk_refuses_swapped_top),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
