@@ -46,6 +46,7 @@
  * volume) is refused.  A writer appending to a journal cuts a torn tail
  * off first, so torn bytes never sit between frames.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -155,6 +156,71 @@ static bool volume_same(const journal_volume *a, const journal_volume *b)
 		return a->dev_major == b->dev_major &&
 		       a->dev_minor == b->dev_minor;
 	return true;
+}
+
+static int parse_header(const char *buf, size_t len, const char *path,
+			journal_volume *vol, mcs_error *err);
+
+/*
+ * A disk moved to another slot keeps its fsid but may change its device
+ * number, and so the journal's name.  Look in dir for the journal of vol
+ * under another device number (same inode, fsid and birth time; only
+ * where there is an fsid) and rename it to path.  Returns 1 when one was
+ * moved, 0 when there was none, -errno.
+ */
+static int adopt_moved(const char *dir, const journal_volume *vol,
+		       const char *path)
+{
+	char suffix[40];
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (vol->fsid == 0)
+		return 0;
+	snprintf(suffix, sizeof(suffix), ":%" PRIu64 ".journal", vol->ino);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : negative_errno();
+	while (r == 0 && (de = readdir(d))) {
+		size_t n = strlen(de->d_name), sl = strlen(suffix);
+		_cleanup_free_ char *p = NULL, *buf = NULL;
+		_cleanup_close_ int fd = -1;
+		journal_volume jv;
+		ssize_t got;
+
+		struct stat st;
+
+		if (n <= sl || strcmp(de->d_name + n - sl, suffix) != 0 ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+			continue;
+		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (strcmp(p, path) == 0)
+			continue;
+		fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+		buf = malloc(HDR_MAX);
+		if (fd < 0 || !buf || fstat(fd, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		got = pread(fd, buf, HDR_MAX, 0);
+		if (got <= 0 ||
+		    parse_header(buf, (size_t)got, p, &jv, NULL) < 0 ||
+		    jv.ino != vol->ino || jv.fsid != vol->fsid ||
+		    jv.btime_sec != vol->btime_sec ||
+		    jv.btime_nsec != vol->btime_nsec)
+			continue;
+		/* never over an existing journal */
+		if (renameat2(AT_FDCWD, p, AT_FDCWD, path, RENAME_NOREPLACE) <
+		    0)
+			r = negative_errno();
+		else
+			r = 1;
+	}
+	closedir(d);
+	return r;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -286,6 +352,14 @@ int journal_writer_open(const char *state_dir, const journal_volume *vol,
 		return mcs_error_set(err, r,
 				     "cannot create state directory %s: %s",
 				     dir, strerror(-r));
+	/* The volume's journal from before a disk move keeps the
+	 * originals: append to it, never start a second one. */
+	r = access(path, F_OK) < 0 ? adopt_moved(dir, vol, path) : 0;
+	if (r < 0)
+		return mcs_error_set(err, r,
+				     "cannot take over the journal of %s "
+				     "from before a device change: %s",
+				     path, strerror(-r));
 	fd = open(path,
 		  O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
 			  O_NONBLOCK | O_NOCTTY,
@@ -969,6 +1043,13 @@ int journal_parse(const char *buf, size_t len, const char *path,
 fail:
 	journal_map_free(m);
 	return r;
+}
+
+int journal_adopt_moved(const char *state_dir, const journal_volume *vol,
+			const char *path)
+{
+	return adopt_moved(state_dir ? state_dir : MCS_RELABEL_STATE_DIR, vol,
+			   path);
 }
 
 int journal_read(const char *path, const journal_volume *expect, int *ret_fd,

@@ -117,6 +117,16 @@ int journal_parse(const char *buf, size_t len, const char *path,
 int journal_read(const char *path, const journal_volume *expect, int *ret_fd,
 		 journal_map **ret_map, journal_info *info, mcs_error *err);
 
+/*
+ * No journal at path (the name for vol in state_dir)?  A disk moved to
+ * another slot keeps its fsid but may change its device number: find the
+ * volume's journal under its old device number (same inode, fsid and
+ * birth time; only where the filesystem has an fsid) and rename it to
+ * path.  Returns 1 when one was taken over, 0 when none, or -errno.
+ */
+int journal_adopt_moved(const char *state_dir, const journal_volume *vol,
+			const char *path);
+
 /* 1 and the original (*len < 0: had no label) when ino is recorded, else
  * 0. */
 int journal_map_lookup(const journal_map *m, ino_t ino, const char **val,

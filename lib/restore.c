@@ -50,6 +50,12 @@ MCS_EXPORT int mcs_relabel_restore(const char *path,
 	jpath = journal_path(o.state_dir, &vol);
 	if (!jpath)
 		return mcs_error_set(err, -ENOMEM, "out of memory");
+	if (access(jpath, F_OK) < 0 &&
+	    journal_adopt_moved(o.state_dir, &vol, jpath) > 0)
+		log_msg(MCS_LOG_NOTICE,
+			"%s: took over its journal from before a device "
+			"number change as %s",
+			path, jpath);
 	r = journal_read(jpath, &vol, &lock_fd, &map, &info, err);
 	if (r == -ENOENT)
 		return mcs_error_set(err, -ENOENT,

@@ -7,8 +7,9 @@
  * torn last frame (what a kill inside write() leaves) is the one damage
  * accepted; another volume and another version are refused; a writer
  * appending to a torn journal cuts the torn bytes, and refuses to append
- * to a damaged one.  The walk refuses a top that is no longer the volume
- * restore checked the journal against.
+ * to a damaged one; a journal left under an old device number (a disk
+ * moved) is taken over, another volume's is not.  The walk refuses a top that
+ * is no longer the volume restore checked the journal against.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -263,6 +264,52 @@ static void test_writer_cuts_torn_tail(void **state)
 	free(path);
 }
 
+static void test_disk_moved(void **state)
+{
+	size_t len, len2;
+	char *path, *buf = make_journal(&len, &path), *buf2;
+	journal_volume moved = vol;
+	journal_writer *j = NULL;
+	mcs_error err = {0};
+	journal_info info;
+	char *npath;
+
+	moved.dev_minor = 17; /* sdb1 became sdc1 */
+	npath = journal_path(dir, &moved);
+	/* restore finds it under the old name and takes it over */
+	assert_int_equal(journal_adopt_moved(dir, &moved, npath), 1);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(fileio_read(npath, 0, 1 << 20, &buf2, &len2, &err), 0);
+	assert_int_equal(len2, len);
+	assert_memory_equal(buf, buf2, len);
+	free(buf2);
+	/* a relabel after the move appends to it rather than start anew */
+	assert_int_equal(rename(npath, path), 0);
+	assert_int_equal(
+		journal_writer_open(dir, &moved, "/srv/vol", NULL, &j, &err),
+		0);
+	assert_int_equal(journal_writer_commit(j), 0);
+	journal_writer_close(j);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(fileio_read(npath, 0, 1 << 20, &buf2, &len2, &err), 0);
+	assert_int_equal(
+		journal_parse(buf2, len2, npath, &moved, NULL, &info, &err), 0);
+	assert_int_equal(info.runs, 3);
+	free(buf2);
+	/* another volume's journal (other birth time) is left alone */
+	journal_volume other = moved;
+	other.dev_minor = 33;
+	other.btime_sec++;
+	char *opath = journal_path(dir, &other);
+	assert_int_equal(journal_adopt_moved(dir, &other, opath), 0);
+	assert_int_equal(access(npath, F_OK), 0);
+	unlink(npath);
+	free(opath);
+	free(npath);
+	free(buf);
+	free(path);
+}
+
 static void test_special_files(void **state)
 {
 	journal_volume v = vol;
@@ -324,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_other_volume_and_version),
 		cmocka_unit_test(test_writer_cuts_torn_tail),
+		cmocka_unit_test(test_disk_moved),
 		cmocka_unit_test(test_special_files),
 		cmocka_unit_test(test_walk_refuses_swapped_top),
 	};
