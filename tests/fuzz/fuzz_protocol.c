@@ -80,9 +80,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char db[128];
 	mcs_error err = {0};
 
-	/* tmpfs when there is one: commits fsync */
-	snprintf(dir, sizeof(dir), "%s/mcs-fuzz-protocol.XXXXXX",
-		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	/* tmpfs when there is one (commits fsync); run.sh passes a
+	 * directory it removes, as a crash skips the atexit cleanup */
+	const char *base = getenv("MCS_FUZZ_TMPDIR");
+	if (!base)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(dir, sizeof(dir), "%.40s/mcs-fuzz-protocol.XXXXXX", base);
 	check(mkdtemp(dir) != NULL);
 	snprintf(db, sizeof(db), "%s/registry.db", dir);
 	if (protocol_new(db, "c0.c9", &proto, &err) < 0) {

@@ -7,6 +7,11 @@ o=$1 secs=$2
 shift 2
 fail=0
 mkdir -p "$o/fuzz/crashes"
+# Scratch for targets that need files (the protocol target's registry),
+# removed even when a target crashed.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcs-fuzz.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+export MCS_FUZZ_TMPDIR="$tmp"
 for t in "$@"; do
 	bin="$o/fuzz/fuzz_$t" seeds="tests/fuzz/corpus/$t" work="$o/fuzz/corpus-$t"
 	mkdir -p "$work"
