@@ -70,7 +70,8 @@ DEMO_STEPS :=
 BENCH_STEPS :=
 include lib/lib.mk
 include $(sort $(wildcard mcsd/mcsd.mk tools/*.mk policy/policy.mk \
-	tests/integration/*.mk tests/bench/*.mk selinux-testsuite-hooks/*.mk))
+	tests/integration/*.mk tests/bench/*.mk tests/fuzz/*.mk \
+	selinux-testsuite-hooks/*.mk))
 include tests/tests.mk
 
 # The main job: build, then each component's demo step in order.

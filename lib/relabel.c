@@ -55,7 +55,8 @@
 #include <mcs/protect.h>
 #include <mcs/relabel.h>
 
-#include "relabel_int.h"
+#include "journal.h"
+#include "relabel_walk.h"
 #include "util.h"
 #include "xattrat.h"
 
@@ -124,7 +125,7 @@ struct run {
 	size_t target_len; /* with the trailing NUL */
 	mcs_range range;   /* partial mode's -l */
 	const journal_map *restore;
-	relabel_journal *journal;
+	journal_writer *journal;
 	mcs_protect_set *protect;
 
 	pthread_mutex_t lock;
@@ -391,7 +392,7 @@ static int defer_write(struct worker *w, const char *name, const char *tgt,
 static void flush_pending(struct worker *w, struct dnode *dn)
 {
 	struct run *run = w->run;
-	int r = journal_batch_flush(run->journal, &w->batch);
+	int r = journal_writer_append(run->journal, &w->batch);
 
 	for (size_t i = 0; i < w->npend; i++) {
 		struct pending *p = &w->pend[i];
@@ -463,7 +464,7 @@ static int relabel_one(struct worker *w, const struct target_ref *t, ino_t ino,
 		if (r >= 0 && defer)
 			return defer_write(w, name, tgt, tgtlen, oldlen);
 		if (r >= 0)
-			r = journal_batch_flush(run->journal, &w->batch);
+			r = journal_writer_append(run->journal, &w->batch);
 		if (r < 0) {
 			report_error(w, dir, name, r);
 			return r;
@@ -991,17 +992,18 @@ static int open_top(const char *path, unsigned flags, struct stat *st,
 	return fd;
 }
 
-int relabel_top_identity(const char *path, unsigned flags, dev_t *ret_dev,
-			 ino_t *ret_ino, mcs_error *err)
+int relabel_top_volume(const char *path, unsigned flags, journal_volume *ret,
+		       mcs_error *err)
 {
 	struct stat st;
-	int fd = open_top(path, flags, &st, err);
+	_cleanup_close_ int fd = open_top(path, flags, &st, err);
+	int r;
 
 	if (fd < 0)
 		return fd;
-	close(fd);
-	*ret_dev = st.st_dev;
-	*ret_ino = st.st_ino;
+	r = journal_volume_of(fd, &st, ret);
+	if (r < 0)
+		return mcs_error_set(err, r, "%s: %s", path, strerror(-r));
 	return 0;
 }
 
@@ -1058,8 +1060,8 @@ static int top_ref(const char *path, int ofd, const struct stat *st, int dfd,
 }
 
 int relabel_walk(const char *path, const mcs_relabel_opts *opts,
-		 const journal_map *restore, mcs_relabel_result *res,
-		 mcs_error *err)
+		 const journal_map *restore, const journal_volume *expect,
+		 mcs_relabel_result *res, mcs_error *err)
 {
 	mcs_relabel_opts none = {0};
 	const mcs_relabel_opts *o = opts ? opts : &none;
@@ -1086,6 +1088,25 @@ int relabel_walk(const char *path, const mcs_relabel_opts *opts,
 		r = ofd;
 		goto out;
 	}
+	if (expect) {
+		/* The top restore checked the journal against, not one
+		 * swapped in since. */
+		journal_volume v;
+		r = journal_volume_of(ofd, &st, &v);
+		if (r >= 0 && (v.dev_major != expect->dev_major ||
+			       v.dev_minor != expect->dev_minor ||
+			       v.ino != expect->ino || v.fsid != expect->fsid ||
+			       v.btime_sec != expect->btime_sec ||
+			       v.btime_nsec != expect->btime_nsec))
+			r = -ESTALE;
+		if (r < 0) {
+			mcs_error_set(err, r,
+				      "%s changed since its journal was "
+				      "checked",
+				      path);
+			goto out;
+		}
+	}
 	r = mcs_protect_set_new(NULL, &run->protect, err);
 	if (r < 0)
 		goto out;
@@ -1106,8 +1127,14 @@ int relabel_walk(const char *path, const mcs_relabel_opts *opts,
 		goto out;
 	if ((o->flags & MCS_RELABEL_REMEMBER) &&
 	    !(o->flags & MCS_RELABEL_DRY_RUN) && !restore) {
-		r = journal_open(o->state_dir, st.st_dev, st.st_ino, path,
-				 o->context, &run->journal, err);
+		journal_volume vol;
+		r = journal_volume_of(ofd, &st, &vol);
+		if (r < 0) {
+			mcs_error_set(err, r, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		r = journal_writer_open(o->state_dir, &vol, path, o->context,
+					&run->journal, err);
 		if (r < 0)
 			goto out;
 	}
@@ -1167,15 +1194,12 @@ int relabel_walk(const char *path, const mcs_relabel_opts *opts,
 	}
 
 	/* The journal is durable before the top changes; then the top. */
-	if (run->journal && (r = journal_sync(run->journal)) < 0) {
+	if (run->journal && (r = journal_writer_sync(run->journal)) < 0) {
 		mcs_error_set(err, r, "%s: journal: %s", path, strerror(-r));
 		goto out;
 	}
 	relabel_one(w0, &t, st.st_ino, true, ".", NULL, NULL, false);
-	if (run->journal && (r = journal_sync(run->journal)) < 0) {
-		mcs_error_set(err, r, "%s: journal: %s", path, strerror(-r));
-		goto out;
-	}
+	/* The run's commit (below) syncs again. */
 	sum_counters(run, &sum);
 	r = sum.errors ? mcs_error_set(err, -EIO,
 				       "%s: %" PRIu64 " of %" PRIu64
@@ -1191,7 +1215,15 @@ out:
 		free(run->workers);
 	}
 	free(run->stack);
-	journal_close(run->journal);
+	/* Every batch written is whole (or was cut off): commit the run,
+	 * also after an error, so restore sees it ended in order. */
+	if (run->journal) {
+		int c = journal_writer_commit(run->journal);
+		if (c < 0 && r >= 0)
+			r = mcs_error_set(err, c, "%s: journal: %s", path,
+					  strerror(-c));
+		journal_writer_close(run->journal);
+	}
 	mcs_protect_set_free(run->protect);
 	pthread_mutex_destroy(&run->lock);
 	pthread_cond_destroy(&run->cond);
@@ -1205,5 +1237,5 @@ MCS_EXPORT int mcs_relabel(const char *path, const mcs_relabel_opts *opts,
 {
 	if (!path || !opts)
 		return mcs_error_set(err, -EINVAL, "no path or options");
-	return relabel_walk(path, opts, NULL, res, err);
+	return relabel_walk(path, opts, NULL, NULL, res, err);
 }

@@ -48,7 +48,8 @@ static void usage(FILE *f)
 	      "  or:  mcs-chcon [OPTION]... --reference=RFILE FILE...\n"
 	      "  or:  mcs-chcon [OPTION]... --shared PATH...\n"
 	      "  or:  mcs-chcon [OPTION]... --private LEVEL PATH...\n"
-	      "  or:  mcs-chcon [OPTION]... --private --owner ID PATH...\n"
+	      "  or:  mcs-chcon [OPTION]... --private [LEVEL] --owner ID "
+	      "PATH...\n"
 	      "  or:  mcs-chcon [OPTION]... --restore PATH...\n"
 	      "Options:\n"
 	      "  -R, --recursive      relabel directories and their contents\n"
@@ -63,8 +64,8 @@ static void usage(FILE *f)
 	      "      --shared         svirt_sandbox_file_t:s0, recursive\n"
 	      "      --private        svirt_sandbox_file_t at LEVEL or at the\n"
 	      "                       level mcsd holds for --owner ID\n"
-	      "      --owner ID       with --private: reserve ID's level in "
-	      "mcsd\n"
+	      "      --owner ID       with --private: reserve ID's level "
+	      "(or LEVEL) in mcsd\n"
 	      "      --socket PATH    mcsd's socket "
 	      "(default " MCS_DEFAULT_SOCKET ")\n"
 	      "      --restore        put back the labels from before a volume "
@@ -122,14 +123,16 @@ static int validate_context(const char *ctx)
 	return 0;
 }
 
-/* Ask mcsd for owner's level, as a persistent reservation. */
-static int owner_level(const char *socket, const char *owner, char *level,
-		       size_t size)
+/* Ask mcsd for owner's level (want: that level, or NULL: any), as a
+ * persistent reservation. */
+static int owner_level(const char *socket, const char *owner, const char *want,
+		       char *level, size_t size)
 {
 	mcs_error err = {0};
 	mcs_client *c = NULL;
 	mcs_lease lease;
-	mcs_alloc_request req = {.owner = owner, .persistent = true};
+	mcs_alloc_request req = {
+		.owner = owner, .level = want, .persistent = true};
 	int r = mcs_client_connect(socket, &c, &err);
 
 	if (r >= 0)
@@ -287,13 +290,21 @@ int main(int argc, char **argv)
 		const char *type = o.type ? o.type : MCS_SANDBOX_FILE_TYPE;
 		o.type = NULL;
 		mode = shared ? M_SHARED : private ? M_PRIVATE : M_RESTORE;
-		if (mode == M_PRIVATE && !owner) {
-			if (optind >= argc) {
-				fputs("mcs-chcon: --private needs a LEVEL or "
-				      "--owner ID\n",
-				      stderr);
-				return 2;
-			}
+		/* --private LEVEL [--owner ID]: the first operand is the
+		 * LEVEL (getopt moves it after the options).  With --owner it
+		 * is optional: an operand that parses as a level is one (a
+		 * directory named like a level is written ./NAME). */
+		mcs_level probe;
+		bool has_level = mode == M_PRIVATE && optind < argc &&
+				 (!owner || mcs_level_parse(argv[optind],
+							    &probe, NULL) >= 0);
+		if (mode == M_PRIVATE && !owner && !has_level) {
+			fputs("mcs-chcon: --private needs a LEVEL or "
+			      "--owner ID\n",
+			      stderr);
+			return 2;
+		}
+		if (has_level) {
 			const char *l = argv[optind++];
 			mcs_error err = {0};
 			mcs_level lv;
@@ -318,7 +329,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (mode == M_PRIVATE && owner &&
-		    owner_level(socket, owner, level, sizeof(level)) < 0)
+		    owner_level(socket, owner, has_level ? level : NULL, level,
+				sizeof(level)) < 0)
 			return 1;
 		snprintf(ctx, sizeof(ctx), "system_u:object_r:%s:%s", type,
 			 mode == M_SHARED ? "s0" : level);
