@@ -12,12 +12,12 @@
 #include <mcs/error.h>
 
 /*
- * Open path for reading without blocking on it: O_NONBLOCK|O_NOCTTY, then
- * fstat: only a regular file of at most max_size bytes is accepted
+ * Open path for reading; its bytes come from fileio_read() (O_NONBLOCK,
+ * fstat): only a regular file of at most max_size bytes is accepted
  * (a fifo, a device such as /dev/zero, a directory: -EINVAL; larger:
  * -EFBIG).  "-" is standard input, which may also be a pipe (the caller
- * asked for it): the reader then bounds what it reads itself.  On success
- * *ret is a FILE (close with fclose()) in blocking mode.  Returns 0 or
+ * asked for it), read to the same bound.  On success
+ * *ret is a FILE over the bytes (fclose() frees them).  Returns 0 or
  * -errno, err naming the path.
  */
 int readinput_open(const char *path, off_t max_size, FILE **ret,
