@@ -43,8 +43,8 @@ const policydb_t *policy_db_locked(void);
  * Release ret with policy_av_done().
  */
 int policy_av_locked(const char *scontext, const char *tcontext,
-		     const char *tclass, const char *const *perms, size_t nperms,
-		     policy_av *ret, mcs_error *err);
+		     const char *tclass, const char *const *perms,
+		     size_t nperms, policy_av *ret, mcs_error *err);
 void policy_av_done(policy_av *av);
 
 /* "read write" for the bits of av in class cls; NULL on ENOMEM. */
