@@ -214,8 +214,7 @@ static int avc_parse_record(char *p, mcs_avc *ret, mcs_error *err)
 			return r;
 	}
 	if (!ret->scontext || !ret->tcontext || !ret->tclass)
-		return mcs_error_set(err, -EINVAL,
-				     "no %s (truncated record?)",
+		return mcs_error_set(err, -EINVAL, "no %s (truncated record?)",
 				     !ret->scontext   ? "scontext"
 				     : !ret->tcontext ? "tcontext"
 						      : "tclass");

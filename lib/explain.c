@@ -30,8 +30,8 @@ static inline uint32_t explain_cond_bool(const cond_expr_t *e)
 #include "util.h"
 
 static const char *const why_names[] = {
-	[MCS_WHY_ALLOWED] = "allowed",	     [MCS_WHY_TE] = "te",
-	[MCS_WHY_BOOLEAN] = "boolean",	     [MCS_WHY_CONSTRAINT] = "constraint",
+	[MCS_WHY_ALLOWED] = "allowed", [MCS_WHY_TE] = "te",
+	[MCS_WHY_BOOLEAN] = "boolean", [MCS_WHY_CONSTRAINT] = "constraint",
 	[MCS_WHY_OTHER] = "other",
 };
 
@@ -96,8 +96,8 @@ static int explain_append(char **list, const char *word, const char *sep)
 
 	if (*list && strstr(*list, word))
 		return 0; /* already named (constraints repeat) */
-	if (asprintf(&n, "%s%s%s", *list ? *list : "", *list ? sep : "",
-		     word) < 0)
+	if (asprintf(&n, "%s%s%s", *list ? *list : "", *list ? sep : "", word) <
+	    0)
 		return -ENOMEM;
 	free(*list);
 	*list = n;
@@ -119,14 +119,19 @@ static char *explain_cond_expr(const policydb_t *p, const cond_expr_t *e)
 		};
 
 		if (e->expr_type == COND_BOOL) {
-			if (sp == COND_EXPR_MAXDEPTH || explain_cond_bool(e) == 0 ||
+			if (sp == COND_EXPR_MAXDEPTH ||
+			    explain_cond_bool(e) == 0 ||
 			    explain_cond_bool(e) > p->p_bools.nprim)
 				goto fail;
-			if (asprintf(&s, "%s=%s",
-				     p->p_bool_val_to_name[explain_cond_bool(e) - 1],
-				     p->bool_val_to_struct[explain_cond_bool(e) - 1]->state
-					     ? "on"
-					     : "off") < 0)
+			if (asprintf(
+				    &s, "%s=%s",
+				    p->p_bool_val_to_name[explain_cond_bool(e) -
+							  1],
+				    p->bool_val_to_struct[explain_cond_bool(e) -
+							  1]
+						    ->state
+					    ? "on"
+					    : "off") < 0)
 				goto fail;
 			stack[sp++] = s;
 		} else if (e->expr_type == COND_NOT) {
@@ -135,9 +140,9 @@ static char *explain_cond_expr(const policydb_t *p, const cond_expr_t *e)
 			free(stack[sp - 1]);
 			stack[sp - 1] = s;
 		} else if (e->expr_type <= COND_LAST && ops[e->expr_type]) {
-			if (sp < 2 || asprintf(&s, "(%s %s %s)", stack[sp - 2],
-					       ops[e->expr_type],
-					       stack[sp - 1]) < 0)
+			if (sp < 2 ||
+			    asprintf(&s, "(%s %s %s)", stack[sp - 2],
+				     ops[e->expr_type], stack[sp - 1]) < 0)
 				goto fail;
 			free(stack[--sp]);
 			free(stack[sp - 1]);
@@ -159,9 +164,8 @@ fail:
  * booleans switch off: its condition, worded, in *ret.  0 and *ret NULL
  * when there is none.
  */
-static int explain_boolean(const policydb_t *p, uint32_t stype,
-			   uint32_t ttype, uint16_t cls, uint32_t perm,
-			   char **ret)
+static int explain_boolean(const policydb_t *p, uint32_t stype, uint32_t ttype,
+			   uint16_t cls, uint32_t perm, char **ret)
 {
 	*ret = NULL;
 	for (const cond_node_t *c = p->cond_list; c; c = c->next) {
@@ -186,10 +190,13 @@ static int explain_boolean(const policydb_t *p, uint32_t stype,
 					return -ENOMEM;
 				if (c->expr && !c->expr->next &&
 				    c->expr->expr_type == COND_BOOL)
-					/* one boolean: "name=off (on allows it)" */
-					return asprintf(ret, "%s (%s allows it)",
+					/* one boolean: "name=off (on allows
+					 * it)" */
+					return asprintf(ret,
+							"%s (%s allows it)",
 							expr,
-							branch ? "on" : "off") < 0
+							branch ? "on" : "off") <
+							       0
 						       ? -ENOMEM
 						       : 0;
 				return asprintf(ret, "%s is %s (%s allows it)",
@@ -212,12 +219,10 @@ static int explain_locked(const mcs_avc *avc, const mcs_ifindex *idx,
 	policy_av all;
 	int r;
 
-	r = policy_canonical_locked("source", avc->scontext, &w->scontext,
-				    err);
+	r = policy_canonical_locked("source", avc->scontext, &w->scontext, err);
 	if (r < 0)
 		return r;
-	r = policy_canonical_locked("target", avc->tcontext, &w->tcontext,
-				    err);
+	r = policy_canonical_locked("target", avc->tcontext, &w->tcontext, err);
 	if (r < 0)
 		return r;
 	r = policy_av_locked(avc->scontext, avc->tcontext, avc->tclass,
@@ -241,8 +246,8 @@ static int explain_locked(const mcs_avc *avc, const mcs_ifindex *idx,
 		policy_av one;
 		char **list;
 
-		r = policy_av_locked(avc->scontext, avc->tcontext,
-				     avc->tclass, &perm, 1, &one, err);
+		r = policy_av_locked(avc->scontext, avc->tcontext, avc->tclass,
+				     &perm, 1, &one, err);
 		if (r < 0)
 			return r;
 		if (!(one.requested & denied)) {

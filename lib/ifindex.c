@@ -86,8 +86,8 @@ static int ifindex_header(mcs_ifindex *idx, char *line, bool *keep)
 		args += tok[0] == '$';
 	if (args != 1)
 		return 0;
-	if (ifindex_grow((void **)&idx->ifaces, &idx->capifaces,
-			 idx->nifaces, sizeof(*idx->ifaces)) < 0)
+	if (ifindex_grow((void **)&idx->ifaces, &idx->capifaces, idx->nifaces,
+			 sizeof(*idx->ifaces)) < 0)
 		return -ENOMEM;
 	name = strdup(name);
 	if (!name)
@@ -115,8 +115,8 @@ static int ifindex_vector(mcs_ifindex *idx, const char *line)
 	cl = (size_t)(c2 - c1 - 1);
 	if (ifindex_grow((void **)&idx->vecs, &idx->capv, idx->nv,
 			 sizeof(*idx->vecs)) < 0 ||
-	    asprintf(&buf, "%.*s%c%.*s%c%s,", (int)tl, line, 0, (int)cl,
-		     c1 + 1, 0, c2) < 0)
+	    asprintf(&buf, "%.*s%c%.*s%c%s,", (int)tl, line, 0, (int)cl, c1 + 1,
+		     0, c2) < 0)
 		return -ENOMEM;
 	idx->vecs[idx->nv++] = (ifindex_vec){
 		.ttype = buf,

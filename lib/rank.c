@@ -115,8 +115,7 @@ static int rank_breadth_locked(const policydb_t *p, uint32_t type,
 
 		if (!rank_is_type(p, t))
 			continue;
-		for (n = p->type_attr_map[t - 1].node; n && r == 0;
-		     n = n->next)
+		for (n = p->type_attr_map[t - 1].node; n && r == 0; n = n->next)
 			for (uint32_t b = 0; b < MAPSIZE; b++) {
 				uint32_t a = n->startbit + b;
 				rank_attr_types *m;
@@ -181,8 +180,7 @@ out:
 	return r;
 }
 
-MCS_EXPORT int mcs_rank_breadth(const char *type, uint64_t *ret,
-				mcs_error *err)
+MCS_EXPORT int mcs_rank_breadth(const char *type, uint64_t *ret, mcs_error *err)
 {
 	const policydb_t *p;
 	uint32_t t;
@@ -307,8 +305,8 @@ MCS_EXPORT int mcs_try_type(const mcs_avc *avcs, size_t n, const char *type,
 			    : strdup(a->tcontext);
 		if (!s || !t)
 			goto nomem;
-		r = mcs_policy_check(s, t, a->tclass, a->perms, a->nperms,
-				     &res, &e);
+		r = mcs_policy_check(s, t, a->tclass, a->perms, a->nperms, &res,
+				     &e);
 		if (r == -ENOMEM)
 			goto nomem;
 		if (r == 0 && res.verdict == MCS_VERDICT_ALLOWED)

@@ -22,8 +22,8 @@ typedef struct tried {
 	size_t n;
 } tried;
 
-static int try_types(char **types, size_t ntypes, const mcs_avc *avcs,
-		     size_t n, tried *ret)
+static int try_types(char **types, size_t ntypes, const mcs_avc *avcs, size_t n,
+		     tried *ret)
 {
 	mcs_error err = {0};
 
@@ -54,23 +54,32 @@ static json_object *result_json(const mcs_try_result *r, const mcs_avc *avcs)
 	json_object *o = json_object_new_object(), *d = json_object_new_array();
 
 	json_object_object_add(o, "type", json_object_new_string(r->type));
-	json_object_object_add(o, "breadth", json_object_new_int64((int64_t)r->breadth));
-	json_object_object_add(o, "accesses", json_object_new_int64((int64_t)r->accesses));
-	json_object_object_add(o, "denied", json_object_new_int64((int64_t)r->ndenied));
+	json_object_object_add(o, "breadth",
+			       json_object_new_int64((int64_t)r->breadth));
+	json_object_object_add(o, "accesses",
+			       json_object_new_int64((int64_t)r->accesses));
+	json_object_object_add(o, "denied",
+			       json_object_new_int64((int64_t)r->ndenied));
 	for (size_t i = 0; i < r->ndenied; i++) {
 		const mcs_try_denial *x = &r->denied[i];
 		const mcs_avc *a = &avcs[x->index];
 		json_object *e = json_object_new_object(),
 			    *p = json_object_new_array();
 
-		json_object_object_add(e, "line", json_object_new_int64(a->lineno));
-		json_object_object_add(e, "scontext", json_object_new_string(x->scontext));
-		json_object_object_add(e, "tcontext", json_object_new_string(x->tcontext));
-		json_object_object_add(e, "tclass", json_object_new_string(a->tclass));
+		json_object_object_add(e, "line",
+				       json_object_new_int64(a->lineno));
+		json_object_object_add(e, "scontext",
+				       json_object_new_string(x->scontext));
+		json_object_object_add(e, "tcontext",
+				       json_object_new_string(x->tcontext));
+		json_object_object_add(e, "tclass",
+				       json_object_new_string(a->tclass));
 		for (size_t k = 0; k < a->nperms; k++)
-			json_object_array_add(p, json_object_new_string(a->perms[k]));
+			json_object_array_add(
+				p, json_object_new_string(a->perms[k]));
 		json_object_object_add(e, "perms", p);
-		json_object_object_add(e, "verdict", json_object_new_string(x->verdict));
+		json_object_object_add(e, "verdict",
+				       json_object_new_string(x->verdict));
 		json_object_array_add(d, e);
 	}
 	json_object_object_add(o, "denials", d);
@@ -110,7 +119,8 @@ static int prepare(int argc, char **argv, bool one_type, mcs_avc **avcs,
 		return -1;
 	}
 	if (malformed)
-		fprintf(stderr, "mcs-policy: %s: %zu damaged AVC lines skipped\n",
+		fprintf(stderr,
+			"mcs-policy: %s: %zu damaged AVC lines skipped\n",
 			argv[1], malformed);
 	if (load_policy() < 0)
 		return -1;
@@ -148,7 +158,8 @@ int cmd_try(int argc, char **argv)
 
 		for (size_t i = 0; i < t.n; i++)
 			json_object_array_add(o, result_json(&t.res[i], avcs));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		puts(json_object_to_json_string_ext(o,
+						    JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 	} else {
 		for (size_t i = 0; i < t.n; i++)
@@ -195,15 +206,16 @@ int cmd_rank(int argc, char **argv)
 
 		for (size_t i = 0; i < t.n; i++)
 			json_object_array_add(a, result_json(&t.res[i], avcs));
-		json_object_object_add(o, "measure",
-				       json_object_new_string(
-					       "allowed (class, permission, "
+		json_object_object_add(
+			o, "measure",
+			json_object_new_string("allowed (class, permission, "
 					       "target type) triples"));
 		json_object_object_add(o, "types", a);
 		json_object_object_add(o, "narrowest",
 				       pick ? json_object_new_string(pick)
 					    : NULL);
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		puts(json_object_to_json_string_ext(o,
+						    JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 	} else {
 		printf("%-4s %-24s %10s  %s\n", "rank", "type", "breadth",
@@ -214,7 +226,8 @@ int cmd_rank(int argc, char **argv)
 			       (unsigned long long)t.res[i].breadth,
 			       t.res[i].ndenied, t.res[i].accesses);
 		if (pick)
-			printf("narrowest type that denies nothing: %s\n", pick);
+			printf("narrowest type that denies nothing: %s\n",
+			       pick);
 		else
 			puts("no container type allows every access; "
 			     "`mcs-policy try` lists what each denies");

@@ -51,7 +51,9 @@ static void json_add_str(json_object *o, const char *k, const char *v)
 static void print_human(const mcs_avc *a, const mcs_why *w)
 {
 	printf("line %u: %s {", a->lineno,
-	       a->access ? "access" : a->denied ? "denied" : "granted");
+	       a->access   ? "access"
+	       : a->denied ? "denied"
+			   : "granted");
 	for (size_t i = 0; i < a->nperms; i++)
 		printf(" %s", a->perms[i]);
 	printf(" } %s -> %s:%s%s\n", w->scontext, w->tcontext, a->tclass,
@@ -71,7 +73,8 @@ static void print_human(const mcs_avc *a, const mcs_why *w)
 		       w->bool_perms, w->booleans);
 	if (w->cons_perms)
 		printf("  constraint denies { %s }: %s\n", w->cons_perms,
-		       w->constraints ? w->constraints : "(expression unknown)");
+		       w->constraints ? w->constraints
+				      : "(expression unknown)");
 	if (w->other_perms)
 		printf("  role or type bounds deny { %s }\n", w->other_perms);
 	if (w->dontaudit_perms)
@@ -87,10 +90,12 @@ static json_object *why_json(const mcs_avc *a, const mcs_why *w,
 	json_object_object_add(o, "line", json_object_new_int64(a->lineno));
 	json_object_object_add(o, "denied", json_object_new_boolean(a->denied));
 	if (a->permissive >= 0)
-		json_object_object_add(
-			o, "permissive", json_object_new_boolean(a->permissive));
-	json_add_str(o, "scontext", w && w->scontext ? w->scontext : a->scontext);
-	json_add_str(o, "tcontext", w && w->tcontext ? w->tcontext : a->tcontext);
+		json_object_object_add(o, "permissive",
+				       json_object_new_boolean(a->permissive));
+	json_add_str(o, "scontext",
+		     w && w->scontext ? w->scontext : a->scontext);
+	json_add_str(o, "tcontext",
+		     w && w->tcontext ? w->tcontext : a->tcontext);
 	json_add_str(o, "tclass", a->tclass);
 	for (size_t i = 0; i < a->nperms; i++)
 		json_object_array_add(p, json_object_new_string(a->perms[i]));
@@ -150,13 +155,15 @@ int cmd_why(int argc, char **argv)
 			continue;
 		}
 		if (out)
-			json_object_array_add(out, why_json(&avcs[i], &w, NULL));
+			json_object_array_add(out,
+					      why_json(&avcs[i], &w, NULL));
 		else
 			print_human(&avcs[i], &w);
 		mcs_why_done(&w);
 	}
 	if (out) {
-		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
+		puts(json_object_to_json_string_ext(out,
+						    JSON_C_TO_STRING_PRETTY));
 		json_object_put(out);
 	} else {
 		printf("# %zu accesses, %zu explained, %zu not; %zu damaged "
@@ -164,7 +171,8 @@ int cmd_why(int argc, char **argv)
 		       n, n - failed, failed, malformed);
 	}
 	if (malformed)
-		fprintf(stderr, "mcs-policy: %s: %zu damaged AVC lines skipped\n",
+		fprintf(stderr,
+			"mcs-policy: %s: %zu damaged AVC lines skipped\n",
 			argv[1], malformed);
 	mcs_ifindex_free(idx);
 	mcs_avc_free(avcs, n);

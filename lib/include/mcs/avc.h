@@ -36,15 +36,15 @@ extern "C" {
 #define MCS_AVC_RECORDS_MAX 1000000
 
 typedef struct mcs_avc {
-	unsigned lineno;   /* 1-based line in the input (0: not from a file) */
-	bool denied;	   /* "denied"; false: "granted" (auditallow) */
-	bool access;	   /* an access-list line, not a logged decision */
-	int permissive;	   /* permissive=1 / 0; -1 when the line has none */
+	unsigned lineno; /* 1-based line in the input (0: not from a file) */
+	bool denied;	 /* "denied"; false: "granted" (auditallow) */
+	bool access;	 /* an access-list line, not a logged decision */
+	int permissive;	 /* permissive=1 / 0; -1 when the line has none */
 	const char *scontext, *tcontext, *tclass;
-	const char *comm;  /* comm="..." or NULL */
+	const char *comm; /* comm="..." or NULL */
 	const char *perms[MCS_POLICY_PERMS_MAX];
 	size_t nperms;
-	char *storage;	   /* owns every string above */
+	char *storage; /* owns every string above */
 } mcs_avc;
 
 /*

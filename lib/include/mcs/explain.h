@@ -20,7 +20,8 @@ typedef enum mcs_why_kind {
 	MCS_WHY_ALLOWED = 0, /* the policy allows every requested permission */
 	MCS_WHY_TE,	     /* no allow rule at all */
 	MCS_WHY_BOOLEAN,     /* only a conditional rule, switched off */
-	MCS_WHY_CONSTRAINT,  /* allowed by TE, removed by an MLS/MCS constraint */
+	MCS_WHY_CONSTRAINT,  /* allowed by TE, removed by an MLS/MCS constraint
+			      */
 	MCS_WHY_OTHER,	     /* RBAC or type bounds */
 } mcs_why_kind;
 
@@ -30,17 +31,17 @@ typedef enum mcs_why_kind {
  * blank-separated names.
  */
 typedef struct mcs_why {
-	mcs_why_kind kind;	/* the first that applies, in the enum's order */
+	mcs_why_kind kind; /* the first that applies, in the enum's order */
 	char *scontext, *tcontext; /* canonical (the kernel's) form */
-	char *te_perms;		/* no allow rule for these */
-	char *allow_rule;	/* "allow S T:C { perms };" granting te_perms */
-	char *interface;	/* "files_read_etc_files(S)" covering them */
-	char *bool_perms;	/* allowed only by a disabled conditional rule */
-	char *booleans;		/* "NAME=off (on allows it)" or an expression */
-	char *cons_perms;	/* removed by a constraint */
-	char *constraints;	/* the failing constraints covering cons_perms */
-	char *other_perms;	/* RBAC / type bounds */
-	char *dontaudit_perms;	/* denied and silenced by a dontaudit rule */
+	char *te_perms;		   /* no allow rule for these */
+	char *allow_rule;      /* "allow S T:C { perms };" granting te_perms */
+	char *interface;       /* "files_read_etc_files(S)" covering them */
+	char *bool_perms;      /* allowed only by a disabled conditional rule */
+	char *booleans;	       /* "NAME=off (on allows it)" or an expression */
+	char *cons_perms;      /* removed by a constraint */
+	char *constraints;     /* the failing constraints covering cons_perms */
+	char *other_perms;     /* RBAC / type bounds */
+	char *dontaudit_perms; /* denied and silenced by a dontaudit rule */
 } mcs_why;
 
 /* The refpolicy interfaces index (sepolgen's interface_info). */
@@ -56,9 +57,9 @@ MCS_EXPORT int mcs_ifindex_load(const char *path, mcs_ifindex **ret,
 MCS_EXPORT void mcs_ifindex_free(mcs_ifindex *idx);
 
 /*
- * The narrowest interface (fewest permissions granted in all) giving its argument
- * every permission in perms (blank-separated) on ttype:tclass; NULL when
- * none does.  The string points into idx.
+ * The narrowest interface (fewest permissions granted in all) giving its
+ * argument every permission in perms (blank-separated) on ttype:tclass; NULL
+ * when none does.  The string points into idx.
  */
 MCS_EXPORT const char *mcs_ifindex_find(const mcs_ifindex *idx,
 					const char *ttype, const char *tclass,

@@ -41,17 +41,17 @@ MCS_EXPORT int mcs_rank_breadth(const char *type, uint64_t *ret,
 
 /* One access of a container that a type would deny. */
 typedef struct mcs_try_denial {
-	size_t index;	 /* into the accesses given */
-	char *scontext;	 /* as tried (the type substituted) */
+	size_t index;	/* into the accesses given */
+	char *scontext; /* as tried (the type substituted) */
 	char *tcontext;
-	char *verdict;	 /* "denied-te: ...", or the error for a context
-			    the type cannot have */
+	char *verdict; /* "denied-te: ...", or the error for a context
+			  the type cannot have */
 } mcs_try_denial;
 
 typedef struct mcs_try_result {
 	char *type;
 	uint64_t breadth;
-	size_t accesses;      /* distinct accesses tried */
+	size_t accesses; /* distinct accesses tried */
 	size_t ndenied;
 	mcs_try_denial *denied;
 } mcs_try_result;
