@@ -26,11 +26,18 @@ P=$(mktemp -d /tmp/mcskit-payload.XXXXXX)
 trap 'rm -rf "$P"' EXIT
 mkdir -p "$P/hooks" "$P/build"
 cp -a "$HOOKS/mcskit-testsuite" "$HOOKS/policy" "$HOOKS/policy-mcskit" "$HOOKS/tests" "$P/hooks/"
-make -s -C "$P/hooks/tests/mcskit_mcs" mcskit_probe
+for d in "$P"/hooks/tests/mcskit_*/; do
+	if [ -f "$d/Makefile" ]; then make -s -C "$d"; fi
+done
 for d in bin lib policy; do [ -d "$BUILD/$d" ] && cp -a "$BUILD/$d" "$P/build/"; done
+# MCSKIT_TESTS="mcskit_net mcskit_policy": run only these tests in the VM
+if [ -n "${MCSKIT_TESTS:-}" ]; then
+	printf 'export MCSKIT_TESTS="%s"\n' "$MCSKIT_TESTS" >"$P/tests.env"
+fi
 cat >"$P/run.sh" <<'EOS'
 # in the VM, as root in unconfined_t, cwd = the unpacked payload
 export MCSKIT_BUILD=$PWD/build PATH=$PWD/build/bin:$PATH LD_LIBRARY_PATH=$PWD/build/lib
+[ -f ./tests.env ] && . ./tests.env
 ./hooks/mcskit-testsuite run >"$MCSKIT_OUT/tap.txt" 2>&1
 rc=$?
 cat "$MCSKIT_OUT/tap.txt"
