@@ -51,7 +51,7 @@ tap=$RES/out/tap.txt
 for attempt in 1 2; do
 	rm -rf "$RES"; mkdir -p "$RES"
 	rc=0
-	"$HERE/run.sh" -i "$IMG" -o "$RES" -t "${MCSKIT_VM_TIMEOUT:-480}" "$P" || rc=$?
+	"$HERE/run.sh" -i "$IMG" -o "$RES" -t "${MCSKIT_VM_TIMEOUT:-900}" "$P" || rc=$?
 	[ "$rc" != 0 ] && ! grep -qE '^ *(not )?ok ' "$tap" 2>/dev/null || break
 	echo "vm-check: attempt $attempt: no test reported (rc=$rc), booting again"
 	tail -5 "$RES/run.log" 2>/dev/null | sed 's/^/  | /' || true
