@@ -271,6 +271,13 @@ static int rank_cmp_avc(const void *a, const void *b)
 	return c;
 }
 
+static int rank_cmp_denial(const void *a, const void *b)
+{
+	const mcs_try_denial *x = a, *y = b;
+
+	return (x->index > y->index) - (x->index < y->index);
+}
+
 MCS_EXPORT int mcs_try_type(const mcs_avc *avcs, size_t n, const char *type,
 			    mcs_try_result *ret, mcs_error *err)
 {
@@ -335,6 +342,10 @@ MCS_EXPORT int mcs_try_type(const mcs_avc *avcs, size_t n, const char *type,
 			.verdict = verdict,
 		};
 	}
+	/* in input order, as the author recorded them */
+	if (ret->ndenied)
+		qsort(ret->denied, ret->ndenied, sizeof(*ret->denied),
+		      rank_cmp_denial);
 	return 0;
 nomem:
 	mcs_try_result_done(ret);

@@ -87,15 +87,14 @@ static void test_formats(void **state)
 	assert_int_equal(a.permissive, -1);
 	mcs_avc_done(&a);
 	/* an access-list line */
-	assert_int_equal(parse("a:b:c_t:s0:c1,c2 d:e:f_t:s0 file read,open\n",
-			       &a),
-			 1);
+	assert_int_equal(
+		parse("a:b:c_t:s0:c1,c2 d:e:f_t:s0 file read,open\n", &a), 1);
 	assert_true(a.access);
 	assert_int_equal(a.nperms, 2);
 	mcs_avc_done(&a);
 	/* not accesses: other records, policy load notice, comments */
-	assert_int_equal(parse("type=SYSCALL msg=audit(1:5): arch=c000003e", &a),
-			 0);
+	assert_int_equal(
+		parse("type=SYSCALL msg=audit(1:5): arch=c000003e", &a), 0);
 	assert_int_equal(parse("audit: type=1403 audit(1:6): avc:  received "
 			       "policyload notice (seqno=2)",
 			       &a),
@@ -111,8 +110,9 @@ static void test_forged_fields(void **state)
 	const char *forged =
 		"avc:  denied  { read } for name=\"x scontext=evil:r:t:s0\" "
 		"scontext=a:b:c_t:s0 tcontext=d:e:f_t:s0 tclass=file";
-	const char *twice = "avc:  denied  { read } for scontext=a:b:c_t:s0 "
-			    "scontext=x:y:z_t:s0 tcontext=d:e:f_t:s0 tclass=file";
+	const char *twice =
+		"avc:  denied  { read } for scontext=a:b:c_t:s0 "
+		"scontext=x:y:z_t:s0 tcontext=d:e:f_t:s0 tclass=file";
 	const char *open_quote = "avc:  denied  { read } for name=\"x "
 				 "scontext=a:b:c_t:s0 tcontext=d:e:f_t:s0 "
 				 "tclass=file";
@@ -132,10 +132,11 @@ static void test_forged_fields(void **state)
 			       "tcontext=d:e:f_t:s0 tclass=fi/le",
 			       &a),
 			 -EINVAL);
-	assert_int_equal(parse("avc:  denied  { re\"ad } for scontext=a:b:c_t:s0 "
-			       "tcontext=d:e:f_t:s0 tclass=file",
-			       &a),
-			 -EINVAL);
+	assert_int_equal(
+		parse("avc:  denied  { re\"ad } for scontext=a:b:c_t:s0 "
+		      "tcontext=d:e:f_t:s0 tclass=file",
+		      &a),
+		-EINVAL);
 	assert_int_equal(parse("avc:  denied  { read } for scontext=a:b:c_t:s0 "
 			       "tcontext=d:e:f_t:s0 tclass=file permissive=2",
 			       &a),
@@ -194,9 +195,9 @@ static void test_huge_and_binary(void **state)
 	assert_true(mcs_avc_parse_line(s, 4096, &a, NULL) < 0);
 	free(s);
 	/* a NUL byte inside an AVC line */
-	assert_int_equal(mcs_avc_parse_line("avc:  denied \0 { read }", 23, &a,
-					    NULL),
-			 -EINVAL);
+	assert_int_equal(
+		mcs_avc_parse_line("avc:  denied \0 { read }", 23, &a, NULL),
+		-EINVAL);
 	/* more permissions than MCS_POLICY_PERMS_MAX */
 	for (int i = 0; i < 40; i++)
 		strcat(perms, " p");
@@ -230,7 +231,8 @@ static void test_read_file(void **state)
 	mcs_avc_free(v, n);
 	unlink(path);
 	/* devices and fifos are refused, never read */
-	assert_int_equal(mcs_avc_read("/dev/zero", &v, &n, &bad, &err), -EINVAL);
+	assert_int_equal(mcs_avc_read("/dev/zero", &v, &n, &bad, &err),
+			 -EINVAL);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(mcs_avc_read(path, &v, &n, &bad, &err), -EINVAL);
 	unlink(path);
