@@ -4,6 +4,8 @@
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+# lib/store.c drives libsemanage.
+LIB_LIBS += -lsemanage
 LIBMCS_SO := $(O)/lib/libmcs.so
 LIBMCS_A := $(O)/lib/libmcs.a
 

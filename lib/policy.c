@@ -32,7 +32,12 @@
 #include <mcs/label.h>
 #include <mcs/policy.h>
 
+#include "policy_int.h"
+#include "readinput.h"
 #include "util.h"
+
+/* Largest binary policy read (Debian's refpolicy is about 3 MiB). */
+#define POLICY_FILE_MAX (256LL << 20)
 
 static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool policy_loaded; /* under policy_lock: a policy is in libsepol */
@@ -51,6 +56,8 @@ static const char *const verdict_names[] = {
 	[MCS_VERDICT_DENIED_TE] = "denied-te",
 	[MCS_VERDICT_DENIED_CONSTRAINT] = "denied-constraint",
 	[MCS_VERDICT_DENIED_OTHER] = "denied-other",
+	[MCS_VERDICT_DENIED] = "denied",
+	[MCS_VERDICT_INVALID] = "invalid",
 };
 
 MCS_EXPORT const char *mcs_verdict_name(mcs_verdict v)
@@ -157,10 +164,9 @@ MCS_EXPORT int mcs_policy_load(const char *path, mcs_error *err)
 	FILE *f;
 	int r;
 
-	f = fopen(path, "re");
-	if (!f)
-		return mcs_error_set(err, negative_errno(), "open %s: %m",
-				     path);
+	r = readinput_open(path, POLICY_FILE_MAX, &f, err);
+	if (r < 0)
+		return r;
 	sepol_debug(0);
 	r = policy_read_db(f, &db);
 	rewind(f);
@@ -196,17 +202,27 @@ static int policy_sid(const char *what, const char *con,
 		      sepol_security_id_t *ret, mcs_error *err)
 {
 	mcs_context c;
-	int r;
+	size_t len = strlen(con);
 
-	r = mcs_context_parse(con, &c, err);
-	if (r < 0)
-		return mcs_error_prefix(err, "%s context", what);
-	if (sepol_context_to_sid(con, strlen(con) + 1, ret) != 0)
+	/*
+	 * libsepol parses as the kernel does (categories in any order,
+	 * "s0-s0", c1.c1 ...); lib/label.c is stricter, so it only words
+	 * the error for a context libsepol refused.
+	 */
+	if (len == 0 || len > POLICY_CONTEXT_MAX ||
+	    sepol_context_to_sid(con, len + 1, ret) != 0) {
+		if (len > POLICY_CONTEXT_MAX)
+			return mcs_error_set(err, -EINVAL,
+					     "%s context: longer than %d bytes",
+					     what, POLICY_CONTEXT_MAX);
+		if (mcs_context_parse(con, &c, err) < 0)
+			return mcs_error_prefix(err, "%s context: ", what);
 		return mcs_error_set(err, -EINVAL,
 				     "%s context %s is not valid in the policy "
 				     "(unknown user, role or type, or a "
 				     "role/type/level the user may not have)",
 				     what, con);
+	}
 	return 0;
 }
 
@@ -240,19 +256,86 @@ static char *policy_perm_names(sepol_security_class_t cls,
 	return s;
 }
 
-static int policy_check_locked(const char *scontext, const char *tcontext,
-			       const char *tclass, const char *const *perms,
-			       size_t nperms, mcs_policy_result *ret,
-			       mcs_error *err)
+/*
+ * libsepol's reason buffer lists every failed constraint of the class
+ * whose permissions meet the allowed set, one "...Constraint DENIED" each.
+ * Keep only those whose permission list names one of the requested
+ * permissions, joined by "; ", on one line.  NULL when none (or no
+ * memory: the caller then reports without an expression).
+ */
+static char *policy_filter_constraints(const char *buf,
+				       const char *requested_names)
+{
+	static const char end_mark[] = "Constraint DENIED";
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+	const char *p = buf;
+
+	if (!buf || !*buf)
+		return NULL;
+	f = open_memstream(&out, &outlen);
+	if (!f)
+		return NULL;
+	for (;;) {
+		const char *end, *open, *close;
+		size_t len;
+		bool covers = false;
+
+		p += strspn(p, " \n");
+		if (!*p)
+			break;
+		end = strstr(p, end_mark);
+		len = end ? (size_t)(end - p) + sizeof(end_mark) - 1
+			  : strlen(p);
+		open = memchr(p, '{', len);
+		close = open ? memchr(open, '}', len - (size_t)(open - p))
+			     : NULL;
+		if (open && close) {
+			_cleanup_free_ char *req = strdup(requested_names);
+			char *save = NULL;
+
+			for (char *w = req ? strtok_r(req, " ", &save) : NULL;
+			     w && !covers; w = strtok_r(NULL, " ", &save)) {
+				size_t wl = strlen(w);
+
+				for (const char *q = open + 1; q + wl <= close;
+				     q++)
+					if (memcmp(q, w, wl) == 0 &&
+					    q[-1] == ' ' && q[wl] == ' ') {
+						covers = true;
+						break;
+					}
+			}
+		}
+		if (covers) {
+			if (ftell(f) > 0)
+				fputs("; ", f);
+			for (size_t i = 0; i < len; i++)
+				fputc(p[i] == '\n' ? ' ' : p[i], f);
+		}
+		p += len;
+	}
+	if (fclose(f) != 0 || outlen == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int policy_av_locked(const char *scontext, const char *tcontext,
+		     const char *tclass, const char *const *perms,
+		     size_t nperms, policy_av *ret, mcs_error *err)
 {
 	sepol_security_id_t ssid, tsid;
 	sepol_security_class_t cls;
-	sepol_access_vector_t requested = 0, denied;
+	sepol_access_vector_t requested = 0;
 	struct sepol_av_decision avd;
 	unsigned int reason = 0;
 	_cleanup_free_ char *buf = NULL, *names = NULL;
 	int r;
 
+	*ret = (policy_av){0};
 	if (!policy_loaded)
 		return mcs_error_set(err, -ENOENT, "no policy loaded");
 	r = policy_sid("source", scontext, &ssid, err);
@@ -261,8 +344,9 @@ static int policy_check_locked(const char *scontext, const char *tcontext,
 	r = policy_sid("target", tcontext, &tsid, err);
 	if (r < 0)
 		return r;
-	if (sepol_string_to_security_class(tclass, &cls) != 0)
-		return mcs_error_set(err, -EINVAL, "unknown class \"%s\"",
+	if (strlen(tclass) > MCS_POLICY_NAME_MAX ||
+	    sepol_string_to_security_class(tclass, &cls) != 0)
+		return mcs_error_set(err, -EINVAL, "unknown class \"%.64s\"",
 				     tclass);
 	for (size_t i = 0; i < nperms; i++) {
 		sepol_access_vector_t av;
@@ -270,7 +354,7 @@ static int policy_check_locked(const char *scontext, const char *tcontext,
 		if (sepol_string_to_av_perm(cls, perms[i], &av) != 0)
 			return mcs_error_set(
 				err, -EINVAL,
-				"class %s has no permission \"%s\"", tclass,
+				"class %s has no permission \"%.64s\"", tclass,
 				perms[i]);
 		requested |= av;
 	}
@@ -281,42 +365,81 @@ static int policy_check_locked(const char *scontext, const char *tcontext,
 		return mcs_error_set(err, -EINVAL,
 				     "libsepol could not compute %s -> %s:%s",
 				     scontext, tcontext, tclass);
+	ret->cls = cls;
+	ret->requested = requested;
+	ret->allowed = avd.allowed;
+	ret->auditdeny = avd.auditdeny;
+	ret->reason = reason;
+	if ((requested & ~avd.allowed) && (reason & SEPOL_COMPUTEAV_CONS)) {
+		names = policy_perm_names(cls, requested & ~avd.allowed);
+		if (!names)
+			return mcs_error_set(err, -ENOMEM, "out of memory");
+		ret->constraints = policy_filter_constraints(buf, names);
+	}
+	return 0;
+}
 
-	denied = requested & ~avd.allowed;
+void policy_av_done(policy_av *av)
+{
+	free(av->constraints);
+	av->constraints = NULL;
+}
+
+char *policy_perm_names_locked(uint16_t cls, uint32_t av)
+{
+	return policy_perm_names(cls, av);
+}
+
+static int policy_check_locked(const char *scontext, const char *tcontext,
+			       const char *tclass, const char *const *perms,
+			       size_t nperms, mcs_policy_result *ret,
+			       mcs_error *err)
+{
+	_cleanup_free_ char *names = NULL;
+	sepol_access_vector_t denied;
+	policy_av av;
+	int r;
+
+	r = policy_av_locked(scontext, tcontext, tclass, perms, nperms, &av,
+			     err);
+	if (r < 0)
+		return r;
+	denied = av.requested & ~av.allowed;
 	if (!denied) {
+		policy_av_done(&av);
 		*ret = (mcs_policy_result){.verdict = MCS_VERDICT_ALLOWED};
 		return 0;
 	}
-	names = policy_perm_names(cls, denied);
-	if (!names)
+	names = policy_perm_names(av.cls, denied);
+	if (!names) {
+		policy_av_done(&av);
 		return mcs_error_set(err, -ENOMEM, "out of memory");
+	}
 
-	if (reason & SEPOL_COMPUTEAV_TE)
+	if (av.reason & SEPOL_COMPUTEAV_TE)
 		ret->verdict = MCS_VERDICT_DENIED_TE;
-	else if (reason & SEPOL_COMPUTEAV_CONS)
+	else if (av.reason & SEPOL_COMPUTEAV_CONS)
 		ret->verdict = MCS_VERDICT_DENIED_CONSTRAINT;
 	else
 		ret->verdict = MCS_VERDICT_DENIED_OTHER;
 
-	if (asprintf(&ret->reason, "%s { %s }%s%s",
-		     reason & SEPOL_COMPUTEAV_TE     ? "no allow rule for"
-		     : reason & SEPOL_COMPUTEAV_CONS ? "constraint denies"
-		     : reason & SEPOL_COMPUTEAV_RBAC
+	r = asprintf(&ret->reason, "%s { %s }%s%s",
+		     av.reason & SEPOL_COMPUTEAV_TE	? "no allow rule for"
+		     : av.reason & SEPOL_COMPUTEAV_CONS ? "constraint denies"
+		     : av.reason & SEPOL_COMPUTEAV_RBAC
 			     ? "role transition not allowed for"
 			     : "type bounds deny",
-		     names, buf && *buf ? "; " : "", buf ? buf : "") < 0) {
+		     names, av.constraints ? "; " : "",
+		     av.constraints ? av.constraints : "");
+	policy_av_done(&av);
+	if (r < 0) {
 		ret->reason = NULL;
 		return mcs_error_set(err, -ENOMEM, "out of memory");
 	}
-	/* libsepol ends its expression text with a newline: one line only. */
-	for (char *p = ret->reason; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
 	for (size_t n = strlen(ret->reason); n && ret->reason[n - 1] == ' ';)
 		ret->reason[--n] = '\0';
 	return 0;
 }
-
 MCS_EXPORT int mcs_policy_check(const char *scontext, const char *tcontext,
 				const char *tclass, const char *const *perms,
 				size_t nperms, mcs_policy_result *ret,
@@ -406,5 +529,63 @@ MCS_EXPORT int mcs_policy_port_type(const char *proto, unsigned port, char *buf,
 		return mcs_error_set(err, r,
 				     "the policy has no context for %s port %u",
 				     proto, port);
+	return r;
+}
+
+void policy_lock_acquire(void)
+{
+	pthread_mutex_lock(&policy_lock);
+}
+
+void policy_lock_release(void)
+{
+	pthread_mutex_unlock(&policy_lock);
+}
+
+const policydb_t *policy_db_locked(void)
+{
+	return policy_db ? &policy_db->p : NULL;
+}
+
+uint32_t policy_type_value_locked(const char *name)
+{
+	const policydb_t *p = policy_db_locked();
+
+	if (!p)
+		return 0;
+	for (uint32_t i = 0; i < p->p_types.nprim; i++)
+		if (p->p_type_val_to_name[i] &&
+		    strcmp(p->p_type_val_to_name[i], name) == 0)
+			return i + 1;
+	return 0;
+}
+
+int policy_canonical_locked(const char *what, const char *con, char **ret,
+			    mcs_error *err)
+{
+	sepol_security_id_t sid;
+	sepol_security_context_t ctx = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!policy_loaded)
+		return mcs_error_set(err, -ENOENT, "no policy loaded");
+	r = policy_sid(what, con, &sid, err);
+	if (r < 0)
+		return r;
+	if (sepol_sid_to_context(sid, &ctx, &len) != 0 || !ctx)
+		return mcs_error_set(err, -ENOMEM, "out of memory");
+	*ret = ctx;
+	return 0;
+}
+
+MCS_EXPORT int mcs_policy_canonical_context(const char *context, char **ret,
+					    mcs_error *err)
+{
+	int r;
+
+	pthread_mutex_lock(&policy_lock);
+	r = policy_canonical_locked("the", context, ret, err);
+	pthread_mutex_unlock(&policy_lock);
 	return r;
 }

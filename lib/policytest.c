@@ -14,9 +14,13 @@
 
 #include <mcs/policy.h>
 
+#include "readinput.h"
 #include "util.h"
 
 #define POLICYTEST_ROWS_MAX 100000
+/* Largest table and longest line read. */
+#define POLICYTEST_FILE_MAX (64LL << 20)
+#define POLICYTEST_LINE_MAX 16384
 
 static char *policytest_trim(char *s)
 {
@@ -60,9 +64,14 @@ static int policytest_parse_line(char *line, unsigned lineno, const char *path,
 	row->scontext = fields[0];
 	row->tcontext = fields[1];
 	row->tclass = fields[2];
-	save = NULL;
-	for (perm = strtok_r(fields[3], ",", &save); perm;
-	     perm = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "read,,write" has an empty permission. */
+	for (char *list = fields[3]; (perm = strsep(&list, ","));) {
+		if (*perm == '\0')
+			return mcs_error_set(err, -EINVAL,
+					     "%s:%u: empty permission in the "
+					     "list (\",,\" or "
+					     "a leading or trailing \",\")",
+					     path, lineno);
 		if (row->nperms == MCS_POLICY_PERMS_MAX)
 			return mcs_error_set(
 				err, -EINVAL, "%s:%u: more than %d permissions",
@@ -76,7 +85,7 @@ static int policytest_parse_line(char *line, unsigned lineno, const char *path,
 		return mcs_error_set(
 			err, -EINVAL,
 			"%s:%u: verdict \"%s\" is not allowed, denied-te, "
-			"denied-constraint or denied-other",
+			"denied-constraint, denied-other, denied or invalid",
 			path, lineno, fields[4]);
 	return 0;
 }
@@ -99,16 +108,29 @@ MCS_EXPORT int mcs_policytest_parse(const char *path,
 	size_t n = 0, cap = 0, linecap = 0;
 	unsigned lineno = 0;
 	FILE *f;
-	int r = 0;
+	ssize_t len;
+	int r;
 
-	f = fopen(path, "re");
-	if (!f)
-		return mcs_error_set(err, negative_errno(), "open %s: %m",
-				     path);
-	while (getline(&line, &linecap, f) >= 0) {
-		char *s = policytest_trim(line), *copy;
+	r = readinput_open(path, POLICYTEST_FILE_MAX, &f, err);
+	if (r < 0)
+		return r;
+	while ((len = getline(&line, &linecap, f)) >= 0) {
+		char *s, *copy;
 
 		lineno++;
+		if (memchr(line, '\0', (size_t)len)) {
+			r = mcs_error_set(err, -EINVAL,
+					  "%s:%u: NUL byte in the line", path,
+					  lineno);
+			break;
+		}
+		if (len > POLICYTEST_LINE_MAX) {
+			r = mcs_error_set(err, -EINVAL,
+					  "%s:%u: line longer than %d bytes",
+					  path, lineno, POLICYTEST_LINE_MAX);
+			break;
+		}
+		s = policytest_trim(line);
 		if (*s == '\0' || *s == '#')
 			continue;
 		if (n == POLICYTEST_ROWS_MAX) {
@@ -143,6 +165,8 @@ MCS_EXPORT int mcs_policytest_parse(const char *path,
 	}
 	if (r == 0 && ferror(f))
 		r = mcs_error_set(err, -EIO, "read %s: I/O error", path);
+	if (r == 0 && n == 0)
+		r = mcs_error_set(err, -EINVAL, "%s: no test row", path);
 	fclose(f);
 	if (r < 0) {
 		mcs_policytest_free(rows, n);

@@ -6,7 +6,8 @@
 set -eu
 pkgs_build="gcc make pkg-config libselinux1-dev libsepol-dev libsemanage-dev
   libsqlite3-dev libjson-c-dev libsystemd-dev liburing-dev checkpolicy
-  semodule-utils policycoreutils selinux-policy-dev selinux-policy-default"
+  semodule-utils policycoreutils policycoreutils-dev selinux-policy-dev
+  selinux-policy-default"
 pkgs_check="libcmocka-dev attr sqlite3 setools selint clang-format python3
   selinux-utils"
 pkgs_bench="golang-go golang-github-opencontainers-selinux-dev bc attr

@@ -26,11 +26,18 @@ P=$(mktemp -d /tmp/mcskit-payload.XXXXXX)
 trap 'rm -rf "$P"' EXIT
 mkdir -p "$P/hooks" "$P/build"
 cp -a "$HOOKS/mcskit-testsuite" "$HOOKS/policy" "$HOOKS/policy-mcskit" "$HOOKS/tests" "$P/hooks/"
-make -s -C "$P/hooks/tests/mcskit_mcs" mcskit_probe
+for d in "$P"/hooks/tests/mcskit_*/; do
+	if [ -f "$d/Makefile" ]; then make -s -C "$d"; fi
+done
 for d in bin lib policy; do [ -d "$BUILD/$d" ] && cp -a "$BUILD/$d" "$P/build/"; done
+# MCSKIT_TESTS="mcskit_net mcskit_policy": run only these tests in the VM
+if [ -n "${MCSKIT_TESTS:-}" ]; then
+	printf 'export MCSKIT_TESTS="%s"\n' "$MCSKIT_TESTS" >"$P/tests.env"
+fi
 cat >"$P/run.sh" <<'EOS'
 # in the VM, as root in unconfined_t, cwd = the unpacked payload
 export MCSKIT_BUILD=$PWD/build PATH=$PWD/build/bin:$PATH LD_LIBRARY_PATH=$PWD/build/lib
+[ -f ./tests.env ] && . ./tests.env
 ./hooks/mcskit-testsuite run >"$MCSKIT_OUT/tap.txt" 2>&1
 rc=$?
 cat "$MCSKIT_OUT/tap.txt"
@@ -44,7 +51,7 @@ tap=$RES/out/tap.txt
 for attempt in 1 2; do
 	rm -rf "$RES"; mkdir -p "$RES"
 	rc=0
-	"$HERE/run.sh" -i "$IMG" -o "$RES" -t "${MCSKIT_VM_TIMEOUT:-480}" "$P" || rc=$?
+	"$HERE/run.sh" -i "$IMG" -o "$RES" -t "${MCSKIT_VM_TIMEOUT:-900}" "$P" || rc=$?
 	[ "$rc" != 0 ] && ! grep -qE '^ *(not )?ok ' "$tap" 2>/dev/null || break
 	echo "vm-check: attempt $attempt: no test reported (rc=$rc), booting again"
 	tail -5 "$RES/run.log" 2>/dev/null | sed 's/^/  | /' || true

@@ -26,13 +26,16 @@ t() { # t DESCRIPTION EXPECTED_RC EXPECTED_OUTPUT_REGEX CMD...
 	fi
 }
 
-echo "1..17"
+echo "1..23"
 t "allowed exits 0" 0 '^allowed$' \
 	"$P" check --policy "$POL" $A system_u:object_r:usr_t:s0 file read open
 t "denied by TE exits 1 with the permission" 1 '^denied-te: no allow rule for \{ create \}$' \
 	"$P" check --policy "$POL" $A $A tcp_socket create
 t "denied by constraint names the expression" 1 '^denied-constraint: .*mlsconstrain file .*h1 dom h2 -Fail-' \
 	"$P" --policy "$POL" check $A system_u:object_r:svirt_sandbox_file_t:s0:c3,c4 file write
+t "only constraints covering the requested permission are named" 0 '^1 constraint: mlsconstrain file \{[^}]* write [^}]*\} .*h1 dom h2' \
+	sh -c '"$1" check --policy "$2" "$3" "$4" file write | sed -n "s/^denied-constraint: constraint denies { write }; \(mlsconstrain.*\)/\1/p" | awk "{print gsub(/Constraint DENIED/, \"&\") \" constraint: \" \$0}"' \
+	- "$P" "$POL" $A system_u:object_r:svirt_sandbox_file_t:s0:c3,c4
 t "unknown class exits 2" 2 'unknown class "tcp_sock"' \
 	"$P" check --policy "$POL" $A $A tcp_sock create
 t "unknown permission exits 2" 2 'class file has no permission "fly"' \
@@ -48,6 +51,14 @@ t "port tcp 8080 is http_cache_port_t" 0 '^http_cache_port_t$' "$P" port --polic
 t "port udp 53 is dns_port_t" 0 '^dns_port_t$' "$P" port --policy "$POL" udp 53
 t "port tcp 40000 is unreserved_port_t" 0 '^unreserved_port_t$' "$P" port --policy "$POL" tcp 40000
 t "bad port exits 2" 2 'bad port "70000"' "$P" port --policy "$POL" tcp 70000
+t "port with a leading blank exits 2" 2 'bad port " 80"' "$P" port --policy "$POL" tcp " 80"
+t "test on /dev/zero is refused at once" 2 '/dev/zero: not a regular file' timeout 10 "$P" test --policy "$POL" /dev/zero
+mkfifo "$tmp/fifo"
+t "a fifo as policy is refused, not waited on" 2 'not a regular file \(fifo\)' timeout 10 "$P" check --policy "$tmp/fifo" $A $A file read
+t "categories in any order are accepted (the kernel does)" 0 '^allowed$' \
+	"$P" check --policy "$POL" system_u:system_r:lxc_nonet_t:s0:c2,c1 system_u:object_r:usr_t:s0 file read
+t "an empty context has a separated error" 2 '^mcs-policy: source context: ' \
+	"$P" check --policy "$POL" "" $A file read
 t "bad protocol exits 2" 2 'unknown protocol "icmp"' "$P" port --policy "$POL" icmp 1
 
 # A table row that is wrong must fail: the verdicts are real.

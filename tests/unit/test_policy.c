@@ -6,6 +6,7 @@
  * portcon lookup and the expectation table parser.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -212,13 +214,15 @@ static void test_verdict_names(void **state)
 {
 	mcs_verdict v;
 
-	for (int i = MCS_VERDICT_ALLOWED; i <= MCS_VERDICT_DENIED_OTHER; i++) {
+	for (int i = MCS_VERDICT_ALLOWED; i <= MCS_VERDICT_INVALID; i++) {
 		assert_int_equal(mcs_verdict_from_name(
 					 mcs_verdict_name((mcs_verdict)i), &v),
 				 0);
 		assert_int_equal(v, i);
 	}
-	assert_int_equal(mcs_verdict_from_name("denied", &v), -EINVAL);
+	assert_int_equal(mcs_verdict_from_name("denied", &v), 0);
+	assert_int_equal(v, MCS_VERDICT_DENIED);
+	assert_int_equal(mcs_verdict_from_name("deny", &v), -EINVAL);
 }
 
 static void write_file(const char *path, const char *text)
@@ -267,7 +271,31 @@ static void test_table_parse(void **state)
 
 	write_file(path, "a b c , allowed\n");
 	assert_int_equal(mcs_policytest_parse(path, &rows, &n, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "no permission"));
+	assert_non_null(strstr(err.msg, "empty permission"));
+
+	/* issue 13.11: "read,,write", NUL bytes, a table with no row */
+	write_file(path, "a b c read,,write allowed\n");
+	assert_int_equal(mcs_policytest_parse(path, &rows, &n, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, ":1: empty permission"));
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\0\0\0\n\0", 5), 5);
+	close(fd);
+	assert_int_equal(mcs_policytest_parse(path, &rows, &n, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, ":1: NUL byte"));
+	write_file(path, "# only a comment\n\n");
+	assert_int_equal(mcs_policytest_parse(path, &rows, &n, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no test row"));
+	unlink(path);
+
+	/* issue 13.10: a device or a fifo is refused, never read */
+	assert_int_equal(mcs_policytest_parse("/dev/zero", &rows, &n, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(mcs_policytest_parse(path, &rows, &n, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "(fifo)"));
+	assert_int_equal(mcs_policy_load(path, &err), -EINVAL);
 	unlink(path);
 
 	assert_int_equal(

@@ -2,15 +2,22 @@
 /*
  * mcs-policy - offline SELinux policy checks (no SELinux kernel needed).
  *
- *   mcs-policy [--policy FILE] check SCONTEXT TCONTEXT CLASS PERM...
- *   mcs-policy [--policy FILE] port tcp|udp|sctp|dccp PORT
- *   mcs-policy [--policy FILE] test TABLE
+ *   mcs-policy [OPTIONS] check SCONTEXT TCONTEXT CLASS PERM...
+ *   mcs-policy [OPTIONS] port tcp|udp|sctp|dccp PORT
+ *   mcs-policy [OPTIONS] test TABLE
+ *   mcs-policy [OPTIONS] context CONTEXT...
+ *   mcs-policy [OPTIONS] why FILE|-
+ *   mcs-policy [OPTIONS] try [--type T] FILE|-
+ *   mcs-policy [OPTIONS] rank FILE|-
+ *   mcs-policy [--store-root DIR] install FILE.pp|FILE.cil... | remove NAME...
+ *                                 | list | bool get|set NAME [on|off]
  *
- * --policy may also follow the verb.  The default policy is the build
- * tree's policy.33 next to this program (../policy/policy.33), else the
- * host's.  Exit 0 allowed / success, 1 denied / a test failed, 2 error.
- * Parsing and printing only: decisions come from libmcs (mcs/policy.h).
+ * Options may come before or after the verb.  The default policy is the
+ * build tree's policy.33 next to this program (../policy/policy.33), else
+ * the host's.  Exit 0 allowed / success, 1 denied / a test failed, 2
+ * error.  Parsing and printing only: decisions come from libmcs.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -23,33 +30,55 @@
 
 #include <mcs/policy.h>
 
-#define EXIT_DENIED 1
-#define EXIT_ERROR  2
+#include "mcs-policy.h"
 
-static const char *arg_policy;
+struct policy_args arg;
 
-static void usage(FILE *f)
+void usage(FILE *f)
 {
-	fputs("usage: mcs-policy [--policy FILE] check SCONTEXT TCONTEXT CLASS "
+	fputs("usage: mcs-policy [OPTIONS] check SCONTEXT TCONTEXT CLASS "
 	      "PERM...\n"
-	      "       mcs-policy [--policy FILE] port tcp|udp|sctp|dccp PORT\n"
-	      "       mcs-policy [--policy FILE] test TABLE\n",
+	      "       mcs-policy [OPTIONS] port tcp|udp|sctp|dccp PORT\n"
+	      "       mcs-policy [OPTIONS] test TABLE\n"
+	      "       mcs-policy [OPTIONS] context CONTEXT...\n"
+	      "       mcs-policy [OPTIONS] why FILE|-\n"
+	      "       mcs-policy [OPTIONS] try [--type TYPE] FILE|-\n"
+	      "       mcs-policy [OPTIONS] rank FILE|-\n"
+	      "       mcs-policy [--store-root DIR] install "
+	      "FILE.pp|FILE.cil...\n"
+	      "       mcs-policy [--store-root DIR] remove NAME...\n"
+	      "       mcs-policy [--store-root DIR] list\n"
+	      "       mcs-policy [--store-root DIR] bool get NAME | set NAME "
+	      "on|off\n"
+	      "options: --policy FILE, --json, --interfaces FILE, "
+	      "--attribute ATTR, --store-root DIR\n",
 	      f);
 }
 
-static int load_policy(void)
+const char *program_dir(void)
 {
-	char exe[PATH_MAX], hint[PATH_MAX + 32], path[PATH_MAX];
-	mcs_error err = {0};
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX];
 	ssize_t n;
 
-	if (arg_policy) {
-		snprintf(path, sizeof(path), "%s", arg_policy);
-	} else {
+	if (!dir[0]) {
 		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		exe[n > 0 ? n : 0] = '\0';
+		snprintf(dir, sizeof(dir), "%s", dirname(exe));
+	}
+	return dir;
+}
+
+int load_policy(void)
+{
+	char hint[PATH_MAX + 32], path[PATH_MAX];
+	mcs_error err = {0};
+
+	if (arg.policy) {
+		snprintf(path, sizeof(path), "%s", arg.policy);
+	} else {
 		snprintf(hint, sizeof(hint), "%s/../policy/policy.33",
-			 dirname(exe));
+			 program_dir());
 		if (mcs_policy_default_path(hint, path, sizeof(path), &err) <
 		    0) {
 			fprintf(stderr, "mcs-policy: %s\n", err.msg);
@@ -101,10 +130,11 @@ static int cmd_port(int argc, char **argv)
 		usage(stderr);
 		return EXIT_ERROR;
 	}
+	/* strtoul skips blanks and takes a sign: digits only. */
 	errno = 0;
 	port = strtoul(argv[2], &end, 10);
-	if (errno || *end || end == argv[2] || argv[2][0] == '-' ||
-	    port > 65535) {
+	if (errno || *end || end == argv[2] ||
+	    !isdigit((unsigned char)argv[2][0]) || port > 65535) {
 		fprintf(stderr, "mcs-policy: bad port \"%s\" (0..65535)\n",
 			argv[2]);
 		return EXIT_ERROR;
@@ -147,12 +177,16 @@ static int cmd_test(int argc, char **argv)
 		mcs_error_clear(&err);
 		if (mcs_policy_check(t->scontext, t->tcontext, t->tclass,
 				     t->perms, t->nperms, &res, &err) < 0) {
-			printf("not ok %zu - line %u: %s\n", i + 1, t->lineno,
-			       err.msg);
-			failed++;
+			/* "invalid": the check must be refused. */
+			ok = t->expected == MCS_VERDICT_INVALID;
+			printf("%sok %zu - line %u: %s\n", ok ? "" : "not ",
+			       i + 1, t->lineno, err.msg);
+			failed += !ok;
 			continue;
 		}
-		ok = res.verdict == t->expected;
+		ok = res.verdict == t->expected ||
+		     (t->expected == MCS_VERDICT_DENIED &&
+		      res.verdict != MCS_VERDICT_ALLOWED);
 		printf("%sok %zu - %s %s %s ", ok ? "" : "not ", i + 1,
 		       t->scontext, t->tcontext, t->tclass);
 		for (size_t k = 0; k < t->nperms; k++)
@@ -172,52 +206,103 @@ static int cmd_test(int argc, char **argv)
 	return failed ? EXIT_DENIED : 0;
 }
 
+/* Print the kernel's canonical form of each context (exit 2 on one the
+ * policy rejects). */
+static int cmd_context(int argc, char **argv)
+{
+	int rc = 0;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (load_policy() < 0)
+		return EXIT_ERROR;
+	for (int i = 1; i < argc; i++) {
+		mcs_error err = {0};
+		char *c = NULL;
+
+		if (mcs_policy_canonical_context(argv[i], &c, &err) < 0) {
+			fprintf(stderr, "mcs-policy: %s\n", err.msg);
+			rc = EXIT_ERROR;
+			continue;
+		}
+		puts(c);
+		free(c);
+	}
+	return rc;
+}
+
 static const struct {
 	const char *verb;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{"check", cmd_check},
-	{"port", cmd_port},
-	{"test", cmd_test},
+	{"check", cmd_check},	{"port", cmd_port},
+	{"test", cmd_test},	{"context", cmd_context},
+	{"why", cmd_why},	{"try", cmd_try},
+	{"rank", cmd_rank},	{"install", cmd_install},
+	{"remove", cmd_remove}, {"list", cmd_list},
+	{"bool", cmd_bool},
 };
 
-int main(int argc, char **argv)
+/* Options anywhere: returns the positional arguments (verb first) in argv. */
+static int parse_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
+		{"store-root", required_argument, NULL, 'r'},
+		{"interfaces", required_argument, NULL, 'i'},
+		{"type", required_argument, NULL, 't'},
+		{"attribute", required_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	int c;
 
-	/* "+": stop at the verb; options after it are parsed again below. */
-	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:r:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			arg_policy = optarg;
+			arg.policy = optarg;
+			break;
+		case 'r':
+			arg.store_root = optarg;
+			break;
+		case 'i':
+			arg.interfaces = optarg;
+			break;
+		case 't':
+			arg.type = optarg;
+			break;
+		case 'a':
+			arg.attribute = optarg;
+			break;
+		case 'j':
+			arg.json = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			exit(0);
 		default:
 			usage(stderr);
-			return EXIT_ERROR;
+			return -1;
 		}
 	}
-	if (optind >= argc) {
+	return optind;
+}
+
+int main(int argc, char **argv)
+{
+	int first = parse_options(argc, argv);
+
+	if (first < 0)
+		return EXIT_ERROR;
+	if (first >= argc) {
 		usage(stderr);
 		return EXIT_ERROR;
 	}
-	argc -= optind;
-	argv += optind;
-	/* Accept --policy FILE right after the verb, too. */
-	if (argc >= 3 &&
-	    (strcmp(argv[1], "--policy") == 0 || strcmp(argv[1], "-p") == 0)) {
-		arg_policy = argv[2];
-		argv[2] = argv[0];
-		argv += 2;
-		argc -= 2;
-	}
+	argc -= first;
+	argv += first;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[0], commands[i].verb) == 0)
 			return commands[i].run(argc, argv);

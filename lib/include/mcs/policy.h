@@ -31,6 +31,12 @@ typedef enum mcs_verdict {
 	MCS_VERDICT_DENIED_CONSTRAINT, /* an allow rule, but a constraint fails
 					*/
 	MCS_VERDICT_DENIED_OTHER,      /* RBAC or type bounds */
+	/*
+	 * Expectations only (tables, as a kernel reports them): any denial,
+	 * and a context the policy rejects (the check is an error).
+	 */
+	MCS_VERDICT_DENIED,
+	MCS_VERDICT_INVALID,
 } mcs_verdict;
 
 typedef struct mcs_policy_result {
@@ -76,7 +82,18 @@ MCS_EXPORT int mcs_policy_check(const char *scontext, const char *tcontext,
 /* Free ret->reason and reset *ret to allowed/NULL. */
 MCS_EXPORT void mcs_policy_result_done(mcs_policy_result *ret);
 
-/* "allowed", "denied-te", "denied-constraint", "denied-other". */
+/*
+ * The canonical form of context in the loaded policy, as the kernel
+ * writes it back (categories sorted, runs as cN.cM, "s0-s0" as "s0"),
+ * in a new string *ret (free()).  Accepts what libsepol's parser (the
+ * kernel's rules) accepts.  Returns 0, -ENOENT (no policy), -EINVAL (not
+ * valid in the policy), -ENOMEM.
+ */
+MCS_EXPORT int mcs_policy_canonical_context(const char *context, char **ret,
+					    mcs_error *err);
+
+/* "allowed", "denied-te", "denied-constraint", "denied-other",
+ * "denied", "invalid". */
 MCS_EXPORT const char *mcs_verdict_name(mcs_verdict v);
 /* Inverse of mcs_verdict_name(): 0 or -EINVAL. */
 MCS_EXPORT int mcs_verdict_from_name(const char *name, mcs_verdict *ret);

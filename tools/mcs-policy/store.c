@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.c - `mcs-policy [--store-root DIR] install FILE... | remove
+ * NAME... | list | bool get NAME | bool set NAME on|off`: the module
+ * store through libmcs (mcs/store.h, libsemanage).  Without --store-root
+ * the system's store (and the kernel) is changed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mcs/store.h>
+
+#include "mcs-policy.h"
+
+static mcs_store *open_store(void)
+{
+	mcs_error err = {0};
+	mcs_store *s = NULL;
+
+	if (mcs_store_open(arg.store_root, &s, &err) < 0) {
+		fprintf(stderr, "mcs-policy: %s\n", err.msg);
+		return NULL;
+	}
+	return s;
+}
+
+static int done(mcs_store *s, int r, const mcs_error *err)
+{
+	if (r < 0)
+		fprintf(stderr, "mcs-policy: %s\n", err->msg);
+	mcs_store_close(s);
+	return r < 0 ? EXIT_ERROR : 0;
+}
+
+int cmd_install(int argc, char **argv)
+{
+	mcs_error err = {0};
+	mcs_store *s;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	s = open_store();
+	if (!s)
+		return EXIT_ERROR;
+	return done(s,
+		    mcs_store_install(s, (const char *const *)argv + 1,
+				      (size_t)argc - 1, &err),
+		    &err);
+}
+
+int cmd_remove(int argc, char **argv)
+{
+	mcs_error err = {0};
+	mcs_store *s;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	s = open_store();
+	if (!s)
+		return EXIT_ERROR;
+	return done(s,
+		    mcs_store_remove(s, (const char *const *)argv + 1,
+				     (size_t)argc - 1, &err),
+		    &err);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	mcs_error err = {0};
+	mcs_store *s;
+	char **v = NULL;
+	int n;
+
+	if (argc != 1) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	s = open_store();
+	if (!s)
+		return EXIT_ERROR;
+	n = mcs_store_list(s, &v, &err);
+	for (int i = 0; i < n; i++) {
+		puts(v[i]);
+		free(v[i]);
+	}
+	free(v);
+	return done(s, n, &err);
+}
+
+int cmd_bool(int argc, char **argv)
+{
+	mcs_error err = {0};
+	mcs_store *s;
+	bool value = false;
+	int r;
+
+	if (!(argc == 3 && strcmp(argv[1], "get") == 0) &&
+	    !(argc == 4 && strcmp(argv[1], "set") == 0 &&
+	      (strcmp(argv[3], "on") == 0 || strcmp(argv[3], "off") == 0))) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	s = open_store();
+	if (!s)
+		return EXIT_ERROR;
+	if (argc == 3) {
+		r = mcs_store_bool_get(s, argv[2], &value, &err);
+		if (r == 0)
+			printf("%s %s\n", argv[2], value ? "on" : "off");
+	} else {
+		r = mcs_store_bool_set(s, argv[2], strcmp(argv[3], "on") == 0,
+				       &err);
+	}
+	return done(s, r, &err);
+}
