@@ -13,8 +13,7 @@
 
 #include "mcs-oci.h"
 
-int oci_connect(const struct oci_config *cfg, mcs_client **ret,
-		mcs_error *err)
+int oci_connect(const struct oci_config *cfg, mcs_client **ret, mcs_error *err)
 {
 	int r = mcs_client_connect(cfg->socket, ret, err);
 
@@ -24,8 +23,8 @@ int oci_connect(const struct oci_config *cfg, mcs_client **ret,
 	return 0;
 }
 
-static int prefixed(const char *prefix, const char *id, char *buf,
-		    size_t size, mcs_error *err)
+static int prefixed(const char *prefix, const char *id, char *buf, size_t size,
+		    mcs_error *err)
 {
 	if (snprintf(buf, size, "%s%s", prefix, id) >= (int)size)
 		return mcs_error_set(err, -ENAMETOOLONG,
@@ -38,6 +37,23 @@ static int prefixed(const char *prefix, const char *id, char *buf,
 int oci_owner(const char *id, char ret[MCS_OWNER_MAX + 1], mcs_error *err)
 {
 	return prefixed(OCI_OWNER_PREFIX, id, ret, MCS_OWNER_MAX + 1, err);
+}
+
+/* Does group hold a level other than level?  (A pod whose containers do
+ * not share one label: podman's pods without an infra container.) */
+static bool group_elsewhere(mcs_client *c, const char *group, const char *level)
+{
+	mcs_lease *v = NULL;
+	size_t n = 0;
+	bool r = false;
+
+	if (mcs_client_list(c, &v, &n, NULL) < 0)
+		return false;
+	for (size_t i = 0; i < n && !r; i++)
+		r = strcmp(v[i].group, group) == 0 &&
+		    strcmp(v[i].level, level) != 0;
+	free(v);
+	return r;
 }
 
 /* Who holds level: "oci:abc (group pod:xyz)", or "another owner". */
@@ -75,8 +91,8 @@ int oci_register(mcs_client *c, const struct oci_cmdline *cl,
 	if (r < 0)
 		return r;
 	if (*b->sandbox) {
-		r = prefixed(OCI_GROUP_PREFIX, b->sandbox, group,
-			     sizeof(group), err);
+		r = prefixed(OCI_GROUP_PREFIX, b->sandbox, group, sizeof(group),
+			     err);
 		if (r < 0)
 			return r;
 	}
@@ -85,6 +101,13 @@ int oci_register(mcs_client *c, const struct oci_cmdline *cl,
 	req.level = b->mode == OCI_ADOPT ? b->level : NULL;
 	req.type = *b->type ? b->type : NULL;
 	r = mcs_client_allocate(c, &req, ret, err);
+	if (r == -EBUSY && b->mode == OCI_ADOPT && req.group &&
+	    group_elsewhere(c, req.group, b->level)) {
+		/* the pod's members have levels of their own: register this
+		 * one alone (a collision is then still refused) */
+		req.group = NULL;
+		r = mcs_client_allocate(c, &req, ret, err);
+	}
 	if (r == -EBUSY && b->mode == OCI_ADOPT) {
 		char who[512];
 

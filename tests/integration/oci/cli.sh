@@ -89,6 +89,10 @@ check "adopt: the runtime got the argv and the config unchanged" \
 oci create --bundle "$d/a" a2
 check "a second container of the same pod at the same level shares the group" \
 	'[ "$(level_of a2)" = s0:c3,c7 ] && [ "$(group_of a2)" = pod:sb1 ]'
+bundle a3 system_u:system_r:container_t:s0:c8,c9 '{"io.kubernetes.cri-o.SandboxID": "sb1"}'
+oci create --bundle "$d/a3" a3
+check "a pod member at a level of its own (a pod without infra) registers alone" \
+	'[ "$(level_of a3)" = s0:c8,c9 ] && [ -z "$(group_of a3)" ]'
 (cd "$d/a" && "$OCI" create -bundle=. a1 2>"$d/err")
 check "create again (restart) is idempotent; runc's -bundle=X form" \
 	'[ "$(level_of a1)" = s0:c3,c7 ] && [ "$(ctl list | grep -c "s0:c3,c7")" = 2 ]'
