@@ -28,7 +28,9 @@ mkdir -p "$P/hooks" "$P/build"
 cp -a "$HOOKS/mcskit-testsuite" "$HOOKS/policy" "$HOOKS/policy-mcskit" "$HOOKS/tests" "$P/hooks/"
 make -s -C "$P/hooks/tests/mcskit_mcs" mcskit_probe
 for d in bin lib policy; do [ -d "$BUILD/$d" ] && cp -a "$BUILD/$d" "$P/build/"; done
-cat >"$P/run.sh" <<'EOS'
+# MCSKIT_TESTS="mcskit_oci ...": run only those tests in the VM
+printf 'export MCSKIT_TESTS=%q\n' "${MCSKIT_TESTS:-}" >"$P/run.sh"
+cat >>"$P/run.sh" <<'EOS'
 # in the VM, as root in unconfined_t, cwd = the unpacked payload
 export MCSKIT_BUILD=$PWD/build PATH=$PWD/build/bin:$PATH LD_LIBRARY_PATH=$PWD/build/lib
 ./hooks/mcskit-testsuite run >"$MCSKIT_OUT/tap.txt" 2>&1
