@@ -9,7 +9,7 @@
  *   runtime = /usr/bin/crun       the real runtime (else crun, runc on PATH)
  *   socket = /run/mcsd/mcsd.sock  mcsd's socket
  *   on_unavailable = fail | pass  mcsd unreachable: refuse, or start anyway
- *   timeout_ms = 5000             per call to mcsd (0: wait forever)
+ *   timeout_ms = 30000            per call to mcsd (0: wait forever)
  *   state_roots = /run/crun /run/runc /run/user/STAR/crun  (glob patterns)
  */
 #include <errno.h>
@@ -126,9 +126,8 @@ static int load_file(struct oci_config *cfg, const char *path, bool must,
 					     "%s:%u: unknown key \"%s\"", path,
 					     no, trim(s));
 		if (r < 0)
-			return mcs_error_set(err, r,
-					     "%s:%u: bad value for %s", path,
-					     no, trim(s));
+			return mcs_error_set(err, r, "%s:%u: bad value for %s",
+					     path, no, trim(s));
 	}
 	return 0;
 }
@@ -141,7 +140,7 @@ int oci_config_load(struct oci_config *cfg, mcs_error *err)
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", MCS_DEFAULT_SOCKET);
-	cfg->timeout_ms = 5000;
+	cfg->timeout_ms = 30000;
 	set_roots(cfg, roots);
 	r = load_file(cfg, path && *path ? path : OCI_DEFAULT_CONFIG,
 		      path && *path, err);
