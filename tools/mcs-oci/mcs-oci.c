@@ -21,12 +21,12 @@ int oci_fail(const mcs_error *err)
 	return 1;
 }
 
-/* Errors that mean mcsd cannot be reached (rather than a refusal). */
-static bool unavailable(int r)
+/* Errors of a call (the connection worked) that mean mcsd went away or
+ * did not answer, rather than a refusal: PermissionDenied is -EACCES too
+ * and must never let a container through. */
+static bool lost(int r)
 {
-	return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET ||
-	       r == -EPIPE || r == -ETIMEDOUT || r == -ENOTSOCK ||
-	       r == -EACCES || r == -ENOTDIR;
+	return r == -ECONNRESET || r == -EPIPE || r == -ETIMEDOUT;
 }
 
 /* on_unavailable = pass: say so loudly, on stderr and in syslog. */
@@ -59,18 +59,22 @@ static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
 		r = oci_runtime_exec(cfg, cl, &err);
 		return oci_fail(&err);
 	}
+	bool down;
 	r = oci_connect(cfg, &c, &err);
-	if (r >= 0)
+	down = r < 0; /* any failure to connect: no socket, refused, ... */
+	if (r >= 0) {
 		r = oci_register(c, cl, &b, &lease, &err);
-	if (r < 0 && unavailable(r)) {
+		down = lost(r);
+	}
+	if (down) {
 		mcs_error_prefix(&err, "mcsd at %s unreachable: ", cfg->socket);
 		if (cfg->on_unavailable == OCI_PASS && b.mode == OCI_ADOPT) {
 			warn_pass(cl, &err);
 			r = 0;
 			b.mode = OCI_NOTHING;
 		} else
-			mcs_error_prefix(&err, "refusing to start %s: ",
-					 cl->id);
+			mcs_error_prefix(&err,
+					 "refusing to start %s: ", cl->id);
 	}
 	if (r >= 0 && b.mode == OCI_ASSIGN) {
 		r = oci_bundle_assign(&b, &lease, &err);
@@ -90,7 +94,7 @@ static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
  * without --force) must keep the registration.  It is released when the
  * runtime deleted the container or says it does not exist.
  */
-static int delete(const struct oci_config *cfg, const struct oci_cmdline *cl)
+static int delete (const struct oci_config *cfg, const struct oci_cmdline *cl)
 {
 	mcs_client *c = NULL;
 	mcs_error err = {0};
@@ -98,8 +102,7 @@ static int delete(const struct oci_config *cfg, const struct oci_cmdline *cl)
 
 	if (rc != 0 && oci_runtime_has(cfg, cl, cl->id) != 0)
 		return rc;
-	if (oci_connect(cfg, &c, &err) < 0 ||
-	    oci_release(c, cl->id, &err) < 0)
+	if (oci_connect(cfg, &c, &err) < 0 || oci_release(c, cl->id, &err) < 0)
 		fprintf(stderr,
 			"mcs-oci: WARNING: %s; the registration of %s stays "
 			"until `mcs-oci gc`\n",
@@ -122,7 +125,7 @@ int main(int argc, char **argv)
 	if (cl.id && oci_args_starts(&cl))
 		return start(&cfg, &cl);
 	if (cl.id && !cl.regex && oci_args_is(&cl, "delete"))
-		return delete(&cfg, &cl);
+		return delete (&cfg, &cl);
 	oci_runtime_exec(&cfg, &cl, &err);
 	return oci_fail(&err);
 }
