@@ -14,13 +14,13 @@
 
 /* Global options of crun and runc that take a value. */
 static const char *const global_valued[] = {
-	"root", "log", "log-format", "log-level", "cgroup-manager", "criu",
-	NULL,
+	"root",		  "log",  "log-format", "log-level",
+	"cgroup-manager", "criu", NULL,
 };
 /* Options of create/run that take a value. */
 static const char *const create_valued[] = {
-	"bundle", "b", "config", "f", "console-socket", "pid-file",
-	"preserve-fds", NULL,
+	"bundle",	  "b",	      "config",	      "f",
+	"console-socket", "pid-file", "preserve-fds", NULL,
 };
 
 static bool in(const char *const *set, const char *name, size_t len)

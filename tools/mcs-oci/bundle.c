@@ -47,8 +47,7 @@ static bool two_cat_level(const mcs_context *c, char *buf, size_t size)
 {
 	if (!c->has_range || !mcs_level_equal(&c->range.low, &c->range.high))
 		return false;
-	if (c->range.low.sens != 0 ||
-	    mcs_level_cat_count(&c->range.low) != 2)
+	if (c->range.low.sens != 0 || mcs_level_cat_count(&c->range.low) != 2)
 		return false;
 	return mcs_level_format(&c->range.low, buf, size) >= 0;
 }
@@ -66,7 +65,8 @@ int oci_bundle_read(const struct oci_cmdline *cl, struct oci_bundle *ret,
 	else if (snprintf(ret->path, sizeof(ret->path), "%s/config.json",
 			  cl->bundle ? cl->bundle : ".") >=
 		 (int)sizeof(ret->path))
-		return mcs_error_set(err, -ENAMETOOLONG, "bundle path too long");
+		return mcs_error_set(err, -ENAMETOOLONG,
+				     "bundle path too long");
 	ret->json = json_object_from_file(ret->path);
 	if (!ret->json)
 		return mcs_error_set(err, -EINVAL, "%s: %s", ret->path,
@@ -90,8 +90,8 @@ int oci_bundle_read(const struct oci_cmdline *cl, struct oci_bundle *ret,
 	label = get_str(ret->json, "process", "selinuxLabel");
 	if (label && *label) {
 		if (mcs_context_parse(label, &ctx, err) < 0)
-			return mcs_error_prefix(err, "%s: process.selinuxLabel: ",
-						ret->path);
+			return mcs_error_prefix(
+				err, "%s: process.selinuxLabel: ", ret->path);
 		snprintf(ret->type, sizeof(ret->type), "%s", ctx.type);
 	}
 	mode = get_str(ann, OCI_LEVEL_ANNOTATION, NULL);
@@ -104,8 +104,8 @@ int oci_bundle_read(const struct oci_cmdline *cl, struct oci_bundle *ret,
 				     "%s: annotation %s=\"%s\": only \"auto\" "
 				     "is known",
 				     ret->path, OCI_LEVEL_ANNOTATION, mode);
-	if (label && *label && two_cat_level(&ctx, ret->level,
-					     sizeof(ret->level)))
+	if (label && *label &&
+	    two_cat_level(&ctx, ret->level, sizeof(ret->level)))
 		ret->mode = OCI_ADOPT;
 	return 0;
 }
@@ -119,8 +119,8 @@ void oci_bundle_done(struct oci_bundle *b)
 
 /* label with its range replaced by level; fallback when it does not
  * parse or is missing. */
-static int relevel(const char *label, const char *level,
-		   const char *fallback, char *buf, size_t size)
+static int relevel(const char *label, const char *level, const char *fallback,
+		   char *buf, size_t size)
 {
 	mcs_context c;
 
@@ -146,8 +146,7 @@ static int set_path(struct json_object *root, const char *k1, const char *k2,
 	}
 	if (!json_object_is_type(o, json_type_object))
 		return -EINVAL;
-	return json_object_object_add(o, k2, json_object_new_string(value)) <
-			       0
+	return json_object_object_add(o, k2, json_object_new_string(value)) < 0
 		       ? -ENOMEM
 		       : 0;
 }
@@ -178,8 +177,8 @@ static int relabel_mount(struct json_object *m, const char *mount_label,
 		else if (s && strcmp(s, "z") == 0)
 			ctx = ctx ? ctx : MCS_SHARED_VOLUME_CONTEXT;
 		else {
-			if (s && (strcmp(s, "bind") == 0 ||
-				  strcmp(s, "rbind") == 0))
+			if (s &&
+			    (strcmp(s, "bind") == 0 || strcmp(s, "rbind") == 0))
 				bind = true;
 			json_object_array_add(keep, json_object_get(o));
 		}

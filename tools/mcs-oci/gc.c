@@ -86,8 +86,7 @@ int oci_gc(const struct oci_config *cfg, int argc, char **argv)
 		if (!v[i].owner[0] || exists(cfg, id))
 			continue;
 		if (dry) {
-			printf("would release %s %s\n", v[i].owner,
-			       v[i].level);
+			printf("would release %s %s\n", v[i].owner, v[i].level);
 			continue;
 		}
 		int r = mcs_client_release(c, v[i].owner, &err);

@@ -20,7 +20,7 @@
 #define OCI_GROUP_PREFIX "pod:"
 /* Annotation that asks mcs-oci to choose the level (assign mode). */
 #define OCI_LEVEL_ANNOTATION "io.mcskit.level"
-#define OCI_MAX_ROOTS 16
+#define OCI_MAX_ROOTS	     16
 
 /* The runtime command line, as the engine gave it (nothing is copied:
  * every pointer points into argv). */
@@ -38,14 +38,14 @@ struct oci_cmdline {
 enum oci_on_unavailable { OCI_FAIL_CLOSED = 0, OCI_PASS };
 
 struct oci_config {
-	char runtime[4096];   /* real runtime: absolute path, or "" */
-	char socket[108];     /* mcsd socket */
+	char runtime[4096]; /* real runtime: absolute path, or "" */
+	char socket[108];   /* mcsd socket */
 	enum oci_on_unavailable on_unavailable;
-	int timeout_ms;	      /* per mcsd call */
+	int timeout_ms; /* per mcsd call */
 	/* state roots gc looks in (glob patterns), besides --root */
 	char roots[OCI_MAX_ROOTS][256];
 	size_t n_roots;
-	char path[4096];      /* the file read, "" when none */
+	char path[4096]; /* the file read, "" when none */
 };
 
 /* What the bundle asks for. */
@@ -56,12 +56,12 @@ enum oci_mode {
 };
 
 struct oci_bundle {
-	char path[4096];   /* config.json (or --config) */
+	char path[4096]; /* config.json (or --config) */
 	enum oci_mode mode;
-	char level[MCS_LEVEL_MAX];	/* ADOPT: the engine's level */
-	char type[MCS_TYPE_MAX + 1];	/* process type, "" when none */
+	char level[MCS_LEVEL_MAX];	 /* ADOPT: the engine's level */
+	char type[MCS_TYPE_MAX + 1];	 /* process type, "" when none */
 	char sandbox[MCS_OWNER_MAX + 1]; /* pod/sandbox id, "" when none */
-	struct json_object *json;	/* the parsed document */
+	struct json_object *json;	 /* the parsed document */
 };
 
 /* args.c: split argv into globals, command and the fields above.
@@ -86,8 +86,7 @@ int oci_bundle_assign(struct oci_bundle *b, const mcs_lease *lease,
 		      mcs_error *err);
 
 /* register.c: talk to mcsd.  Each returns 0 or -errno with err set. */
-int oci_connect(const struct oci_config *cfg, mcs_client **ret,
-		mcs_error *err);
+int oci_connect(const struct oci_config *cfg, mcs_client **ret, mcs_error *err);
 int oci_owner(const char *id, char ret[MCS_OWNER_MAX + 1], mcs_error *err);
 int oci_register(mcs_client *c, const struct oci_cmdline *cl,
 		 struct oci_bundle *b, mcs_lease *ret, mcs_error *err);
@@ -96,14 +95,13 @@ int oci_release(mcs_client *c, const char *id, mcs_error *err);
 
 /* runtime.c */
 /* exec the runtime with argv[1..]; returns only on failure (-errno). */
-int oci_runtime_exec(const struct oci_config *cfg,
-		     const struct oci_cmdline *cl, mcs_error *err);
+int oci_runtime_exec(const struct oci_config *cfg, const struct oci_cmdline *cl,
+		     mcs_error *err);
 /* fork, exec, wait: the runtime's exit status as a shell gives it. */
-int oci_runtime_run(const struct oci_config *cfg,
-		    const struct oci_cmdline *cl);
+int oci_runtime_run(const struct oci_config *cfg, const struct oci_cmdline *cl);
 /* 1 when `runtime [globals] state id` says the container exists. */
-int oci_runtime_has(const struct oci_config *cfg,
-		    const struct oci_cmdline *cl, const char *id);
+int oci_runtime_has(const struct oci_config *cfg, const struct oci_cmdline *cl,
+		    const char *id);
 
 /* gc.c: `mcs-oci gc [--dry-run]`; returns the exit status. */
 int oci_gc(const struct oci_config *cfg, int argc, char **argv);

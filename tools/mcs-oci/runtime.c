@@ -36,8 +36,7 @@ static int find_runtime(const struct oci_config *cfg, char *buf, size_t size,
 	if (*cfg->runtime) {
 		snprintf(buf, size, "%s", cfg->runtime);
 		if (access(buf, X_OK) < 0)
-			return mcs_error_set(err, -errno,
-					     "runtime %s: %s", buf,
+			return mcs_error_set(err, -errno, "runtime %s: %s", buf,
 					     strerror(errno));
 		if (is_self(buf))
 			return mcs_error_set(err, -ELOOP,
@@ -66,8 +65,8 @@ static int find_runtime(const struct oci_config *cfg, char *buf, size_t size,
 			     *cfg->path ? cfg->path : OCI_DEFAULT_CONFIG);
 }
 
-int oci_runtime_exec(const struct oci_config *cfg,
-		     const struct oci_cmdline *cl, mcs_error *err)
+int oci_runtime_exec(const struct oci_config *cfg, const struct oci_cmdline *cl,
+		     mcs_error *err)
 {
 	char rt[PATH_MAX];
 	int r = find_runtime(cfg, rt, sizeof(rt), err);
@@ -91,8 +90,7 @@ static int wait_status(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
-int oci_runtime_run(const struct oci_config *cfg,
-		    const struct oci_cmdline *cl)
+int oci_runtime_run(const struct oci_config *cfg, const struct oci_cmdline *cl)
 {
 	char rt[PATH_MAX];
 	mcs_error err = {0};
@@ -114,8 +112,8 @@ int oci_runtime_run(const struct oci_config *cfg,
 	return wait_status(pid);
 }
 
-int oci_runtime_has(const struct oci_config *cfg,
-		    const struct oci_cmdline *cl, const char *id)
+int oci_runtime_has(const struct oci_config *cfg, const struct oci_cmdline *cl,
+		    const char *id)
 {
 	char rt[PATH_MAX];
 	char *argv[64], state[] = "state", idbuf[MCS_OWNER_MAX + 1];
