@@ -80,6 +80,13 @@ static void holder_of(mcs_client *c, const char *level, const char *self,
 	free(v);
 }
 
+/* The client's code for LevelInUse: -EBUSY, -EEXIST from the error
+ * table of the daemon's move to mcsd/ on; both mean the level is taken. */
+static bool in_use(int r)
+{
+	return r == -EBUSY || r == -EEXIST;
+}
+
 int oci_register(mcs_client *c, const struct oci_cmdline *cl,
 		 struct oci_bundle *b, mcs_lease *ret, mcs_error *err)
 {
@@ -101,14 +108,14 @@ int oci_register(mcs_client *c, const struct oci_cmdline *cl,
 	req.level = b->mode == OCI_ADOPT ? b->level : NULL;
 	req.type = *b->type ? b->type : NULL;
 	r = mcs_client_allocate(c, &req, ret, err);
-	if (r == -EBUSY && b->mode == OCI_ADOPT && req.group &&
+	if (in_use(r) && b->mode == OCI_ADOPT && req.group &&
 	    group_elsewhere(c, req.group, b->level)) {
 		/* the pod's members have levels of their own: register this
 		 * one alone (a collision is then still refused) */
 		req.group = NULL;
 		r = mcs_client_allocate(c, &req, ret, err);
 	}
-	if (r == -EBUSY && b->mode == OCI_ADOPT) {
+	if (in_use(r) && b->mode == OCI_ADOPT) {
 		char who[512];
 
 		holder_of(c, b->level, owner, who, sizeof(who));
