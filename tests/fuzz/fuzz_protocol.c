@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_protocol.c - libFuzzer target: decoding of every method's
- * parameters (protocol_handle(), today in lib/protocol.c) on a real
+ * parameters (protocol_handle(), mcsd/protocol.c) on a real
  * registry over c0.c9 in a private temporary directory.  The first input
  * byte picks the peer (root or not, allowed to allocate or not, denied by
  * SELinux or not); the rest is one varlink message.  Every call must be
@@ -33,7 +33,7 @@ static void check(int cond)
 		abort();
 }
 
-static protocol *proto;
+static mcs_registry *reg;
 static char dir[64];
 static bool strict;
 
@@ -67,7 +67,7 @@ static void cleanup(void)
 {
 	char cmd[128];
 
-	protocol_free(proto);
+	mcs_registry_close(reg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)!system(cmd);
 }
@@ -88,7 +88,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(dir, sizeof(dir), "%.40s/mcs-fuzz-protocol.XXXXXX", base);
 	check(mkdtemp(dir) != NULL);
 	snprintf(db, sizeof(db), "%s/registry.db", dir);
-	if (protocol_new(db, "c0.c9", &proto, &err) < 0) {
+	mcs_registry_config cfg = {.range = {0, 9}};
+	if (mcs_registry_open(db, &cfg, &reg, &err) < 0) {
 		fprintf(stderr, "fuzz_protocol: %s\n", err.msg);
 		abort();
 	}
@@ -102,8 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	varlink_buf b = {0};
 	struct json_object *call = NULL, *reply = NULL;
+	protocol_result res;
 	mcs_error err = {0};
-	int pidfd = -1;
 
 	if (size < 1)
 		return 0;
@@ -126,10 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b.cap = b.len;
 	}
 	if (varlink_buf_take(&b, &call) == 1) {
-		check(protocol_begin(proto, &err) >= 0);
-		int r = protocol_handle(proto, &peer, call, &reply, &pidfd);
+		check(mcs_registry_begin(reg, &err) >= 0);
+		int r = protocol_handle(reg, &peer, call, &res);
 		check(r >= 0 || r == -ENOMEM);
-		check(protocol_commit(proto, &err) >= 0);
+		check(mcs_registry_commit(reg, &err) >= 0);
+		reply = res.reply;
 		if (reply && strict) {
 			struct json_object *params = NULL;
 			json_object_object_get_ex(call, "parameters", &params);
@@ -145,8 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(out);
 			json_object_put(reply);
 		}
-		if (pidfd >= 0)
-			close(pidfd);
+		if (res.pidfd >= 0)
+			close(res.pidfd);
 		json_object_put(call);
 	}
 	varlink_buf_free(&b);
