@@ -270,8 +270,10 @@ static int sq_error(sqlite_store *q, int rc, mcs_error *err, const char *what)
 		break;
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
-	case SQLITE_READONLY:
 		code = -EACCES;
+		break;
+	case SQLITE_READONLY: /* also: the file was moved (DBMOVED) */
+		code = -EROFS;
 		break;
 	default:
 		code = -EIO;
