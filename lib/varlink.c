@@ -82,6 +82,12 @@ static bool escapes_nul(const char *s, size_t n)
 	return false;
 }
 
+bool varlink_buf_complete(const varlink_buf *b)
+{
+	return b->len > b->scan &&
+	       memchr(b->data + b->scan, '\0', b->len - b->scan) != NULL;
+}
+
 int varlink_buf_take(varlink_buf *b, struct json_object **ret)
 {
 	char *nul = b->len > b->scan

@@ -43,6 +43,9 @@ int varlink_buf_fill(varlink_buf *b, int fd);
  */
 int varlink_buf_take(varlink_buf *b, struct json_object **ret);
 
+/* Whether b holds a complete message (its NUL), not taken yet. */
+bool varlink_buf_complete(const varlink_buf *b);
+
 /*
  * Serialise obj plus the terminating NUL into a new malloc'ed buffer
  * (*ret, *ret_len bytes including the NUL).  Returns 0 or -ENOMEM.
