@@ -162,6 +162,7 @@ enum {
 	STMT_OWNER_INSERT,
 	STMT_OWNER_DELETE,
 	STMT_GROUP_COUNT,
+	STMT_GROUP_UID,
 	STMT_PAIR_HOLDER,
 	STMT_GROUP_PAIR,
 	STMT_PAIR_INSERT,
@@ -188,6 +189,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_OWNER_DELETE] = "DELETE FROM owners WHERE owner = ?1",
 	[STMT_GROUP_COUNT] =
 		"SELECT count(*) FROM owners WHERE group_name = ?1",
+	[STMT_GROUP_UID] = "SELECT uid FROM owners WHERE group_name = ?1"
+			   " AND uid <> 0 LIMIT 1",
 	[STMT_PAIR_HOLDER] = "SELECT holder, group_name FROM pairs"
 			     " WHERE pair = ?1",
 	[STMT_GROUP_PAIR] = "SELECT pair FROM pairs"
@@ -1239,6 +1242,27 @@ static int sq_group_count(store *s, const char *group, uint64_t *ret_n,
 	return 0;
 }
 
+static int sq_group_uid(store *s, const char *group, uid_t *ret_uid,
+			mcs_error *err)
+{
+	sqlite_store *q = to_sq(s);
+	sqlite3_stmt *st = sq_stmt(q, STMT_GROUP_UID, err);
+	int rc, k = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_uid = (uid_t)sqlite3_column_int64(st, 0);
+		k = 1;
+	} else if (rc != SQLITE_DONE) {
+		k = sq_error(q, rc, err, "group uid");
+	}
+	sqlite3_reset(st);
+	return k;
+}
+
 static int sq_group_pair(store *s, const char *group, store_key *ret_key,
 			 mcs_error *err)
 {
@@ -1442,6 +1466,7 @@ const struct store_ops store_sqlite_ops = {
 	.owner_delete = sq_owner_delete,
 	.group_count = sq_group_count,
 	.group_pair = sq_group_pair,
+	.group_uid = sq_group_uid,
 	.pair_holder = sq_pair_holder,
 	.pair_claim = sq_pair_claim,
 	.pair_release = sq_pair_release,
