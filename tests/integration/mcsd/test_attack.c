@@ -1479,7 +1479,7 @@ static int intruder(void *p)
 	mcs_error err = {0};
 	if (!c)
 		return 127;
-	if (mcs_client_allocate(c, &join, &l, &err) != -EACCES)
+	if (mcs_client_allocate(c, &join, &l, &err) != -EPERM)
 		bad |= X_JOIN;
 	/* the level of a group, then of an owner alone */
 	for (int i = 0; i < 2; i++) {
@@ -1494,8 +1494,8 @@ static int intruder(void *p)
 		    !has_error(r, PFX "LevelInUse"))
 			bad |= X_INUSE_NAME;
 	}
-	if (mcs_client_lookup(c, "uid-a-1", &l, NULL) != -EACCES ||
-	    mcs_client_release(c, "uid-a-1", NULL) != -EACCES)
+	if (mcs_client_lookup(c, "uid-a-1", &l, NULL) != -EPERM ||
+	    mcs_client_release(c, "uid-a-1", NULL) != -EPERM)
 		bad |= X_LOOKUP;
 	mcs_alloc_request p1 = {.owner = "uid-b-3", .pid = 1};
 	if (mcs_client_allocate(c, &p1, NULL, NULL) == 0)
