@@ -778,6 +778,14 @@ static int sq_open_wal(sqlite_store *q, mcs_error *err)
 	q->db_fd = open(db, O_RDONLY | O_CLOEXEC);
 	if (q->db_fd < 0)
 		return mcs_error_set(err, negative_errno(), "open %s: %m", db);
+	/* owner names are not for everyone: a registry made readable by an
+	 * older mcsd (0644) is tightened; -shm follows the database's mode
+	 * when sqlite next creates it */
+	if (fstat(q->db_fd, &st) == 0 && (st.st_mode & 077) &&
+	    st.st_uid == geteuid()) {
+		(void)!fchmod(q->db_fd, st.st_mode & 0700);
+		(void)!fchmod(q->wal_fd, st.st_mode & 0700);
+	}
 	return 0;
 }
 
