@@ -59,6 +59,35 @@ static void buf_consume(varlink_buf *b, size_t n)
 	b->scan = 0;
 }
 
+/*
+ * Whether the JSON text s (n bytes) escapes a NUL inside a string ("\u0000",
+ * a key's or a value's): json-c keeps it, and every C string taken from
+ * the object would silently end there ("ab\u0000cd" read as "ab").  A
+ * backslash escapes the next character, so "\\u0000" is no NUL.
+ */
+static bool escapes_nul(const char *s, size_t n)
+{
+	if (!memmem(s, n, "\\u0000", 6))
+		return false;
+	bool in_string = false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			in_string = !in_string;
+		} else if (in_string && s[i] == '\\') {
+			if (i + 5 < n && memcmp(s + i + 1, "u0000", 5) == 0)
+				return true;
+			i++; /* the escaped character */
+		}
+	}
+	return false;
+}
+
+bool varlink_buf_complete(const varlink_buf *b)
+{
+	return b->len > b->scan &&
+	       memchr(b->data + b->scan, '\0', b->len - b->scan) != NULL;
+}
+
 int varlink_buf_take(varlink_buf *b, struct json_object **ret)
 {
 	char *nul = b->len > b->scan
@@ -89,7 +118,8 @@ int varlink_buf_take(varlink_buf *b, struct json_object **ret)
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	/* Trailing bytes after the object are an error too. */
 	bool whole = jerr == json_tokener_success &&
-		     (size_t)json_tokener_get_parse_end(tok) == mlen;
+		     (size_t)json_tokener_get_parse_end(tok) == mlen &&
+		     !escapes_nul(b->data, mlen);
 	buf_consume(b, mlen + 1);
 
 	if (!obj || !whole || !json_object_is_type(obj, json_type_object)) {

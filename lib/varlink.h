@@ -36,10 +36,15 @@ int varlink_buf_fill(varlink_buf *b, int fd);
  * Take the next complete message out of b.  Returns 1 and sets *ret (a new
  * reference the caller puts) when one was there, 0 when more bytes are
  * needed, -EMSGSIZE when the pending message exceeds VARLINK_MSG_MAX,
- * -EBADMSG when it is not a JSON object (the bad message is consumed, so
- * the caller may carry on with the next one).
+ * -EBADMSG when it is not a JSON object, or a string in it (key or value)
+ * holds an escaped NUL ("\u0000": every string taken out of the object is
+ * a C string) (the bad message is consumed, so the caller may carry on
+ * with the next one).
  */
 int varlink_buf_take(varlink_buf *b, struct json_object **ret);
+
+/* Whether b holds a complete message (its NUL), not taken yet. */
+bool varlink_buf_complete(const varlink_buf *b);
 
 /*
  * Serialise obj plus the terminating NUL into a new malloc'ed buffer

@@ -33,6 +33,7 @@ void mcs_server_config_init(mcs_server_config *cfg)
 	cfg->read_timeout_ms = 5000;
 	cfg->idle_timeout_ms = 60000;
 	cfg->max_clients = 1024;
+	cfg->max_clients_per_uid = 64;
 }
 
 static char *trim(char *s)
@@ -81,6 +82,8 @@ static int config_set(mcs_server_config *c, const char *key, const char *val)
 		return set_int(&c->idle_timeout_ms, val);
 	if (strcmp(key, "max_clients") == 0)
 		return set_int(&c->max_clients, val);
+	if (strcmp(key, "max_clients_per_uid") == 0)
+		return set_int(&c->max_clients_per_uid, val);
 	return -ENOENT;
 }
 
@@ -129,7 +132,7 @@ int mcs_server_config_check(mcs_server_config *cfg, mcs_error *err)
 	if (r < 0)
 		return mcs_error_prefix(err, "range '%s': ", cfg->range);
 	if (cfg->read_timeout_ms <= 0 || cfg->idle_timeout_ms <= 0 ||
-	    cfg->max_clients <= 0)
+	    cfg->max_clients <= 0 || cfg->max_clients_per_uid <= 0)
 		return mcs_error_set(err, -EINVAL,
 				     "timeouts and max_clients must be "
 				     "positive");

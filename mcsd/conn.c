@@ -23,10 +23,55 @@
 #include "varlink.h"
 #include "varlink_error.h"
 
-/* Reply bytes a client may leave unread before it is dropped. */
+/* Reply bytes a client may leave unread before it is dropped: never
+ * reached by a client that is only slow (reading stops far below). */
 #define OUT_MAX (4 * 1024 * 1024)
 /* Bytes read from one client per iteration (fairness). */
 #define READ_BUDGET (256 * 1024)
+/* Requests of one client in batches at once: reading stops there.  16
+ * Lists of 64 long rows are under 1 MiB of replies. */
+#define CONN_INFLIGHT_MAX 16
+/* Unread reply bytes of one client at which reading it stops. */
+#define CONN_OUT_HIGH (64 * 1024)
+/* Unread reply bytes of all clients together at which no client that
+ * has any is read. */
+#define SERVER_OUT_HIGH (8 * 1024 * 1024)
+
+static size_t out_pending(const struct conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* Whether c may not be read from now (see the top of the file). */
+static bool conn_full(const mcs_server *s, const struct conn *c)
+{
+	size_t out = out_pending(c);
+	return c->inflight >= CONN_INFLIGHT_MAX || out >= CONN_OUT_HIGH ||
+	       (out > 0 && s->out_total >= SERVER_OUT_HIGH);
+}
+
+/* Watch c for what it needs now: input unless it is full or closing,
+ * output while replies are pending; neither: not watched at all (epoll
+ * reports a hang-up whatever the mask, and would wake the loop for it
+ * again and again while the client waits for its batch). */
+static void conn_events(mcs_server *s, struct conn *c)
+{
+	bool in = !conn_full(s, c) && !c->closing, out = out_pending(c) > 0;
+	if (in == c->want_in && out == c->want_out)
+		return;
+	struct epoll_event ev = {.events = (in ? EPOLLIN | EPOLLRDHUP : 0) |
+					   (out ? EPOLLOUT : 0),
+				 .data.ptr = &c->w};
+	int op = !in && !out		       ? EPOLL_CTL_DEL
+		 : !c->want_in && !c->want_out ? EPOLL_CTL_ADD
+					       : EPOLL_CTL_MOD;
+	if (epoll_ctl(s->epfd, op, c->w.fd, &ev) == 0) {
+		c->want_in = in;
+		c->want_out = out;
+	} else {
+		c->dead = true;
+	}
+}
 
 /*
  * A socket option of unknown size: read into buf (size bytes) when it fits,
@@ -131,6 +176,7 @@ void conn_new(mcs_server *s, int fd, const struct ucred *uc)
 		free(c);
 		return;
 	}
+	c->want_in = true;
 	c->next = s->conns;
 	s->conns = c;
 	s->nconns++;
@@ -138,7 +184,8 @@ void conn_new(mcs_server *s, int fd, const struct ucred *uc)
 
 void conn_free(mcs_server *s, struct conn *c)
 {
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->w.fd, NULL);
+	if (c->want_in || c->want_out)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->w.fd, NULL);
 	close(c->w.fd);
 	varlink_buf_free(&c->in);
 	free(c->out);
@@ -199,18 +246,12 @@ void conn_flush(mcs_server *s, struct conn *c)
 		}
 		c->out_off += (size_t)n;
 	}
-	bool pending = c->out_off < c->out_len;
-	if (!pending && c->closing && c->inflight == 0) {
+	if (out_pending(c) == 0 && c->closing && c->inflight == 0 &&
+	    !varlink_buf_complete(&c->in)) {
 		c->dead = true;
 		return;
 	}
-	if (pending != c->want_out) {
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP |
-						   (pending ? EPOLLOUT : 0),
-					 .data.ptr = &c->w};
-		epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->w.fd, &ev);
-		c->want_out = pending;
-	}
+	conn_events(s, c);
 }
 
 /* Answer a message that could not be framed or parsed, in its turn:
@@ -225,12 +266,57 @@ static int push_refusal(mcs_server *s, struct conn *c, const char *why)
 	return pipeline_push(s, c, NULL, e);
 }
 
-/* Read what c sent and gather its complete requests into the batch. */
+/* Gather c's complete messages already read into the batch, as long as
+ * it is not full.  Returns -1 when c is dead. */
+static int conn_take(mcs_server *s, struct conn *c)
+{
+	while (!conn_full(s, c)) {
+		struct json_object *call = NULL;
+		int r = varlink_buf_take(&c->in, &call);
+		if (r == 0)
+			break;
+		c->partial_deadline = 0; /* progress; set again at the end */
+		if (r == -EMSGSIZE) {
+			/* Cannot find the next message: answer, close. */
+			if (push_refusal(s, c, "message too large") < 0)
+				c->dead = true;
+			c->closing = true;
+			break;
+		}
+		c->idle_deadline = now_ms() + s->cfg.idle_timeout_ms;
+		if (r == -EBADMSG) {
+			if (push_refusal(s, c, "message is not a JSON object") <
+			    0) {
+				c->dead = true;
+				return -1;
+			}
+			continue;
+		}
+		if (r < 0) {
+			json_object_put(call);
+			c->dead = true;
+			return -1;
+		}
+		if (pipeline_push(s, c, call, NULL) < 0) {
+			c->dead = true;
+			return -1;
+		}
+	}
+	return c->dead ? -1 : 0;
+}
+
+/* Take c's requests already read, then read more while it is not full,
+ * up to READ_BUDGET bytes this round.  Also called for a client that was
+ * full and no longer is: its requests already read come first. */
 void conn_read(mcs_server *s, struct conn *c)
 {
 	size_t got = 0;
 
-	while (!c->closing && got < READ_BUDGET) {
+	for (;;) {
+		if (conn_take(s, c) < 0)
+			return;
+		if (c->closing || conn_full(s, c) || got >= READ_BUDGET)
+			break;
 		int r = varlink_buf_fill(&c->in, c->w.fd);
 		if (r == -EAGAIN)
 			break;
@@ -239,54 +325,39 @@ void conn_read(mcs_server *s, struct conn *c)
 		if (r <= 0) {
 			/* EOF or error: answer what is complete, then close. */
 			c->closing = true;
-			break;
+			continue;
 		}
 		got += (size_t)r;
 		/* A read shorter than asked drained the socket: no second
 		 * recv just to learn EAGAIN (epoll is level-triggered, more
 		 * data wakes us again).  Asked: the room fill read into. */
-		bool drained = (size_t)r < c->in.cap - (c->in.len - (size_t)r);
-		for (;;) {
-			struct json_object *call = NULL;
-			r = varlink_buf_take(&c->in, &call);
-			if (r == 0)
-				break;
-			if (r == -EMSGSIZE) {
-				/* Cannot find the next message: answer, close.
-				 */
-				if (push_refusal(s, c, "message too large") < 0)
-					c->dead = true;
-				c->closing = true;
-				break;
-			}
-			c->idle_deadline = now_ms() + s->cfg.idle_timeout_ms;
-			if (r == -EBADMSG) {
-				if (push_refusal(
-					    s, c,
-					    "message is not a JSON object") <
-				    0) {
-					c->dead = true;
-					return;
-				}
-				continue;
-			}
-			if (r < 0) {
-				json_object_put(call);
-				c->dead = true;
-				return;
-			}
-			if (pipeline_push(s, c, call, NULL) < 0) {
-				c->dead = true;
-				return;
-			}
-		}
-		if (drained)
+		if ((size_t)r < c->in.cap - (c->in.len - (size_t)r)) {
+			conn_take(s, c);
 			break;
+		}
 	}
+	if (c->dead)
+		return;
+	conn_events(s, c);
 	if (c->in.len == 0)
 		c->partial_deadline = 0;
-	else if (!c->partial_deadline)
+	else if (!c->partial_deadline && !varlink_buf_complete(&c->in))
 		c->partial_deadline = now_ms() + s->cfg.read_timeout_ms;
+}
+
+/* After replies were queued or flushed: read clients that were full and
+ * are not any more; count what all clients leave unread. */
+void conn_resume(mcs_server *s)
+{
+	size_t total = 0;
+	for (struct conn *c = s->conns; c; c = c->next)
+		total += out_pending(c);
+	s->out_total = total;
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (!c->dead && !conn_full(s, c) &&
+		    (varlink_buf_complete(&c->in) ||
+		     (!c->want_in && !c->closing)))
+			conn_read(s, c);
 }
 
 void conn_reap(mcs_server *s)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -70,6 +71,35 @@ static int listen_own(const char *path, mcs_error *err)
 	return TAKE_FD(fd);
 }
 
+/*
+ * The socket file belongs to root and the configured group (--group /
+ * group =), mode 0660, whoever made it (we, or systemd with the unit's
+ * SocketUser/SocketGroup): the group given to mcsd is the one that may
+ * connect, with one setting in one place.
+ */
+static int listen_group(mcs_server *s, mcs_error *err)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+
+	if (!s->cfg.group[0])
+		return 0;
+	if (getsockname(s->listen.fd, (struct sockaddr *)&sa, &len) < 0 ||
+	    len <= offsetof(struct sockaddr_un, sun_path) ||
+	    sa.sun_path[0] == '\0')
+		return 0; /* abstract or unnamed: no file to own */
+	size_t n = (size_t)len - offsetof(struct sockaddr_un, sun_path);
+	sa.sun_path[n < sizeof(sa.sun_path) ? n : sizeof(sa.sun_path) - 1] =
+		'\0';
+	if (chown(sa.sun_path, 0, s->cfg.gid) < 0 ||
+	    chmod(sa.sun_path, 0660) < 0)
+		return mcs_error_set(err, negative_errno(),
+				     "socket %s: cannot give it to group %s: "
+				     "%m",
+				     sa.sun_path, s->cfg.group);
+	return 0;
+}
+
 /* Take systemd's socket, or create cfg.socket_path; watch it. */
 int listen_open(mcs_server *s, mcs_error *err)
 {
@@ -97,6 +127,9 @@ int listen_open(mcs_server *s, mcs_error *err)
 		s->listen.fd = r;
 		s->own_socket = true;
 	}
+	r = listen_group(s, err);
+	if (r < 0)
+		return r;
 	r = epoll_add(s, &s->listen, EPOLLIN);
 	if (r < 0)
 		return mcs_error_set(err, r, "epoll_ctl: %s", strerror(-r));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "server.h"
 
@@ -136,6 +137,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* The registry, its -wal and -shm hold every owner name: readable
+	 * by root alone, whatever umask mcsd was started with (sqlite
+	 * creates -wal and -shm with the database's mode). */
+	umask(0077);
 	mcs_set_log_callback(log_stderr, NULL);
 	mcs_set_log_level(MCS_LOG_NOTICE + verbose);
 	mcs_server *s = NULL;

@@ -48,3 +48,10 @@ check-mcsd: $(O)/bin/mcsd $(O)/bin/mcsctl $(MCSD_IT_BINS)
 DEMO_STEPS += demo-mcsd
 demo-mcsd: $(O)/bin/mcsd $(O)/bin/mcsctl
 	@O=$(O) sh mcsd/demo.sh
+
+# The adversarial suite (test_attack, issue 13) at length: longer floods,
+# 40 kill -9 storms, 200 random bit flips, 600 clients killed mid-call.
+BENCH_STEPS += attack-mcsd
+attack-mcsd: $(O)/bin/mcsd $(O)/tests/integration/mcsd/test_attack
+	@ATTACK_LONG=1 MCSD=$(O)/bin/mcsd sh tests/run-suite.sh mcsd-attack \
+		$(RESULTS) $(O)/tests/integration/mcsd/test_attack

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,33 @@
 #include "proc.h"
 
 #include "util.h"
+
+static void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+int proc_pidfd_uid(int pidfd, pid_t pid, uid_t *ret)
+{
+	char path[64], line[256];
+	unsigned long uid = 0;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_(fclosep) FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "Uid: %lu", &uid) == 1;
+	if (!found)
+		return -ESRCH; /* a zombie has no Uid line */
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	if (poll(&p, 1, 0) != 0)
+		return -ESRCH; /* exited: the number may be another's now */
+	*ret = (uid_t)uid;
+	return 0;
+}
 
 int proc_pid_start_time(pid_t pid, uint64_t *ret)
 {

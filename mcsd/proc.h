@@ -22,6 +22,14 @@ int proc_pid_start_time(pid_t pid, uint64_t *ret);
  */
 int proc_pidfd_open(pid_t pid, uint64_t start_time);
 
+/*
+ * The real uid of the process behind pidfd (pid, opened with
+ * proc_pidfd_open) into *ret: read from /proc/<pid>/status, then the pidfd
+ * checked still alive, so the uid is that process's and not of a later
+ * one with its number.  Returns 0, -ESRCH (gone), -errno.
+ */
+int proc_pidfd_uid(int pidfd, pid_t pid, uid_t *ret);
+
 /* The current boot id (36 chars + NUL) into buf.  Returns 0 or -errno. */
 int proc_boot_id(char buf[static 37]);
 

@@ -495,6 +495,13 @@ static struct json_object *run_allocate(mcs_registry *reg,
 		pidfd = proc_pidfd_open(a->pid, 0);
 		if (pidfd < 0)
 			return invalid_parameter("pid");
+		/* only root binds a lease to another user's process (pid 1
+		 * included): its exit would end the lease */
+		uid_t puid;
+		if (proc_pidfd_uid(pidfd, a->pid, &puid) < 0)
+			return invalid_parameter("pid");
+		if (peer->uid != 0 && puid != peer->uid)
+			return denied("pid belongs to another uid");
 	}
 
 	/* Idempotent per owner; another uid's owner is not ours to see
@@ -514,8 +521,8 @@ static struct json_object *run_allocate(mcs_registry *reg,
 	int r = mcs_registry_allocate(reg, &req, &e, &err);
 	if (r == -ESRCH) /* the pid exited meanwhile */
 		return invalid_parameter("pid");
-	if (r == -EPERM)
-		return denied("owner belongs to another uid");
+	if (r == -EPERM) /* the registry's message names no other uid */
+		return denied(err.msg);
 	if (r < 0)
 		return registry_error(r, a->owner, a->level, err.msg);
 

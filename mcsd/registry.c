@@ -253,13 +253,18 @@ int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err)
 
 /* ---- allocate ---------------------------------------------------------- */
 
-/* -EEXIST naming who holds level (table key key). */
+/* -EEXIST naming who holds level (table key key) to root; to another uid
+ * only that it is in use (owner names are not for every uid to see). */
 static int registry_in_use(mcs_registry *r, const char *level, store_key key,
-			   mcs_error *err)
+			   uid_t uid, mcs_error *err)
 {
 	char owner[MCS_REGISTRY_OWNER_MAX + 1] = "";
 	char group[MCS_REGISTRY_OWNER_MAX + 1] = "";
 
+	if (uid != 0)
+		return mcs_error_set(err, -EEXIST,
+				     "level %s is in use by another owner",
+				     level);
 	if (r->store->ops->pair_holder(r->store, key, owner, group, NULL) < 0 ||
 	    (!*owner && !*group))
 		snprintf(owner, sizeof(owner), "?");
@@ -366,11 +371,8 @@ static int registry_allocate_locked(mcs_registry *r,
 		/* another uid's owner is not its to see (root: anything) */
 		if (req->uid != 0 && cur.entry.uid != req->uid)
 			return mcs_error_set(err, -EPERM,
-					     "owner %s belongs to uid %u, not "
-					     "to uid %u",
-					     req->owner,
-					     (unsigned)cur.entry.uid,
-					     (unsigned)req->uid);
+					     "owner %s belongs to another uid",
+					     req->owner);
 		/* idempotent, unless asked for something else */
 		if (*want && strcmp(want, cur.entry.level) != 0)
 			return mcs_error_set(
@@ -403,6 +405,19 @@ static int registry_allocate_locked(mcs_registry *r,
 		if (k < 0)
 			return k;
 		if (k > 0) {
+			/* a group is its creator's uid's: others joining it
+			 * would share its level, across users (root may) */
+			uid_t guid = 0;
+			int g = 0;
+			if (req->uid != 0 && ops->group_uid)
+				g = ops->group_uid(r->store, group, &guid, err);
+			if (g < 0)
+				return g;
+			if (req->uid != 0 && (g == 0 || guid != req->uid))
+				return mcs_error_set(
+					err, -EPERM,
+					"group %s belongs to another uid",
+					group);
 			key_level(key, level);
 			if (*want && strcmp(want, level) != 0)
 				return mcs_error_set(
@@ -416,7 +431,7 @@ static int registry_allocate_locked(mcs_registry *r,
 	k = ops->pair_claim(r->store, *want ? want_key : STORE_KEY_ANY,
 			    req->owner, group, &key, err);
 	if (k == -EEXIST && *want)
-		return registry_in_use(r, want, want_key, err);
+		return registry_in_use(r, want, want_key, req->uid, err);
 	if (k == -ENOSPC) {
 		mcs_registry_counts c;
 
@@ -470,10 +485,8 @@ static int registry_release_locked(mcs_registry *r, const char *owner,
 	if (k < 0)
 		return k;
 	if (uid != 0 && cur->entry.uid != uid)
-		return mcs_error_set(
-			err, -EPERM,
-			"owner %s belongs to uid %u, not to uid %u", owner,
-			(unsigned)cur->entry.uid, (unsigned)uid);
+		return mcs_error_set(err, -EPERM,
+				     "owner %s belongs to another uid", owner);
 	k = ops->owner_delete(r->store, owner, err);
 	if (k < 0)
 		return k;

@@ -259,11 +259,14 @@ int mcs_server_run(mcs_server *s, mcs_error *err)
 		}
 		if (done)
 			pipeline_collect(s);
-		pipeline_dispatch(s);
-		admission_tick(s);
 		for (struct conn *c = s->conns; c; c = c->next)
 			if (c->out_off < c->out_len || c->closing)
 				conn_flush(s, c);
+		/* clients no longer full: their next requests join the
+		 * batch dispatched now */
+		conn_resume(s);
+		pipeline_dispatch(s);
+		admission_tick(s);
 		conn_reap(s);
 		if (accept_ready)
 			admission_accept(s);

@@ -27,18 +27,19 @@ typedef struct mcs_server_config {
 	int read_timeout_ms;	    /* a started message must complete within */
 	int idle_timeout_ms;	    /* a silent connection is closed after */
 	int max_clients;	    /* connections beyond are refused */
+	int max_clients_per_uid;    /* of one uid other than root */
 } mcs_server_config;
 
 /* Fill cfg with the built-in defaults (default paths, c0.c1023, 5 s read
- * timeout, 60 s idle timeout, 1024 clients). */
+ * timeout, 60 s idle timeout, 1024 clients, 64 per uid). */
 void mcs_server_config_init(mcs_server_config *cfg);
 
 /*
  * Parse the config file at path into a fresh copy of *cfg: `key = value`
  * lines, '#' comments; keys socket, db, range, group, read_timeout_ms,
- * idle_timeout_ms, max_clients.  *cfg is replaced only when the whole file
- * is valid.  Returns 0, -errno of open, or -EINVAL (err names the file and
- * line).
+ * idle_timeout_ms, max_clients, max_clients_per_uid.  *cfg is replaced only
+ * when the whole file is valid.  Returns 0, -errno of open, or -EINVAL (err
+ * names the file and line).
  */
 int mcs_server_config_load(mcs_server_config *cfg, const char *path,
 			   mcs_error *err);

@@ -55,7 +55,8 @@ struct conn {
 	bool closing;		    /* close once out is flushed */
 	bool dead;		    /* close at end of iteration */
 	bool want_out;		    /* EPOLLOUT registered */
-	size_t inflight;	    /* requests in batches, not yet answered */
+	bool want_in;	 /* EPOLLIN registered (neither: not in epoll) */
+	size_t inflight; /* requests in batches, not yet answered */
 	struct conn *next;
 };
 
@@ -114,6 +115,7 @@ struct mcs_server {
 	sigset_t oldmask;
 	struct conn *conns;
 	int nconns;
+	size_t out_total; /* unread reply bytes of all clients (conn.c) */
 	struct pidwatch *pids;
 	struct batch *gather; /* loop thread: requests being gathered */
 	struct batch *spare;  /* loop thread: finished batches to reuse */
@@ -159,6 +161,9 @@ void conn_queue_bytes(struct conn *c, const char *msg, size_t len);
 void conn_queue(struct conn *c, struct json_object *reply);
 /* Close dead and expired connections that have nothing in flight. */
 void conn_reap(mcs_server *s);
+/* Read clients that were full and are not any more (after replies were
+ * queued or flushed). */
+void conn_resume(mcs_server *s);
 
 /* pidwatch.c */
 int pidwatch_add(mcs_server *s, int pidfd, pid_t pid, const char *owner);

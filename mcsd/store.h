@@ -131,6 +131,11 @@ struct store_ops {
 	/* The pair held by group: 1 with *ret_key, 0 when none. */
 	int (*group_pair)(store *s, const char *group, store_key *ret_key,
 			  mcs_error *err);
+	/* The uid of group's members other than root (a group belongs to
+	 * its creator's uid): 1 with *ret_uid, 0 when it has none.  May be
+	 * NULL: then only root may join an existing group. */
+	int (*group_uid)(store *s, const char *group, uid_t *ret_uid,
+			 mcs_error *err);
 	/* Who holds key: 0 with owner (alone) or group ("" for the other),
 	 * -ENOENT when it is not held. */
 	int (*pair_holder)(store *s, store_key key,

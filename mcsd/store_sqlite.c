@@ -162,6 +162,7 @@ enum {
 	STMT_OWNER_INSERT,
 	STMT_OWNER_DELETE,
 	STMT_GROUP_COUNT,
+	STMT_GROUP_UID,
 	STMT_PAIR_HOLDER,
 	STMT_GROUP_PAIR,
 	STMT_PAIR_INSERT,
@@ -188,6 +189,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_OWNER_DELETE] = "DELETE FROM owners WHERE owner = ?1",
 	[STMT_GROUP_COUNT] =
 		"SELECT count(*) FROM owners WHERE group_name = ?1",
+	[STMT_GROUP_UID] = "SELECT uid FROM owners WHERE group_name = ?1"
+			   " AND uid <> 0 LIMIT 1",
 	[STMT_PAIR_HOLDER] = "SELECT holder, group_name FROM pairs"
 			     " WHERE pair = ?1",
 	[STMT_GROUP_PAIR] = "SELECT pair FROM pairs"
@@ -229,6 +232,12 @@ typedef struct sqlite_store {
 	uint32_t *excluded; /* excluded indices (always excluded) */
 	size_t n_excluded;
 	int wal_fd; /* our own fd of the -wal file (fdatasync), or -1 */
+	int db_fd;  /* our own fd of the database file (inode check), or -1 */
+	char path[4096]; /* the database's path ("" in memory) */
+	/* the file behind the database's or the WAL's path is not the one
+	 * open any more (unlinked, replaced, renamed): nothing is committed
+	 * from then on (set by the writer, read by sync too) */
+	atomic_bool files_lost;
 	/* checkpoints in another thread (checkpoint_elsewhere) */
 	sqlite3 *ck_db; /* the checkpointer's own connection */
 	/* held by the writer for each of its transactions (BEGIN to COMMIT
@@ -264,8 +273,10 @@ static int sq_error(sqlite_store *q, int rc, mcs_error *err, const char *what)
 		break;
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
-	case SQLITE_READONLY:
 		code = -EACCES;
+		break;
+	case SQLITE_READONLY: /* also: the file was moved (DBMOVED) */
+		code = -EROFS;
 		break;
 	default:
 		code = -EIO;
@@ -525,6 +536,225 @@ static int sq_busy_short(void *arg, int count)
 	return count < 20 ? sq_busy(arg, count) : 0;
 }
 
+/* ---- what is on disk -------------------------------------------------- */
+
+/*
+ * Before sqlite sees path: a registry is created only when there is no
+ * file at all (sqlite would take an empty or 1-byte file for a new
+ * database, and a WAL without its database would be thrown away); an
+ * existing file must be a regular file with sqlite's header.
+ * *ret_create tells whether to create it.
+ */
+static int sq_check_file(const char *path, bool *ret_create, mcs_error *err)
+{
+	static const char magic[16] = "SQLite format 3";
+	_cleanup_close_ int fd = -1;
+	char hdr[16], wal[4096 + 8];
+	struct stat st;
+
+	*ret_create = false;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return mcs_error_set(err, negative_errno(), "%m");
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		if (stat(wal, &st) == 0)
+			return mcs_error_set(err, -EUCLEAN,
+					     "missing, but its WAL %s is "
+					     "there: refusing to start a new "
+					     "registry beside it",
+					     wal);
+		*ret_create = true; /* the first start: no file at all */
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return mcs_error_set(err, -EUCLEAN, "not a regular file");
+	if (st.st_size == 0)
+		return mcs_error_set(err, -EUCLEAN,
+				     "the file is empty: not a registry (a "
+				     "new one is created only where no file "
+				     "exists)");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mcs_error_set(err, negative_errno(), "%m");
+	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+	    memcmp(hdr, magic, sizeof(magic)) != 0)
+		return mcs_error_set(err, -EUCLEAN,
+				     "not an sqlite database (%lld bytes, no "
+				     "sqlite header)",
+				     (long long)st.st_size);
+	return 0;
+}
+
+/*
+ * The registry's own invariants, each a count that must be 0.  sqlite's
+ * quick_check (run first) checks the B-trees, NOT NULL and CHECK
+ * constraints, but not that the tables agree with each other nor that
+ * a name is one mcsd could have written: one flipped bit in an owner key
+ * passes it.  Each query is one pass over a table with lookups by
+ * primary key or index, so a start stays O(n log n).
+ */
+static const struct {
+	const char *what, *sql;
+} invariants[] = {
+	{"an owner row whose pair is not held for it",
+	 "SELECT count(*) FROM owners o LEFT JOIN pairs p ON p.pair = o.pair"
+	 " WHERE p.pair IS NULL OR p.state IS NOT 'held'"
+	 " OR (o.group_name IS NULL AND p.holder IS NOT o.owner)"
+	 " OR (o.group_name IS NOT NULL AND p.group_name IS NOT o.group_name)"},
+	{"a held pair whose holder has no owner row on it",
+	 "SELECT count(*) FROM pairs p WHERE p.holder IS NOT NULL AND NOT"
+	 " EXISTS (SELECT 1 FROM owners o WHERE o.owner = p.holder"
+	 " AND o.pair = p.pair AND o.group_name IS NULL)"},
+	{"a pair held by a group without members on it",
+	 "SELECT count(*) FROM pairs p WHERE p.group_name IS NOT NULL AND NOT"
+	 " EXISTS (SELECT 1 FROM owners o WHERE o.group_name = p.group_name"
+	 " AND o.pair = p.pair)"},
+	{"a group holding two pairs",
+	 "SELECT count(*) FROM (SELECT group_name FROM pairs NOT INDEXED"
+	 " WHERE group_name IS NOT NULL GROUP BY group_name"
+	 " HAVING count(*) > 1)"},
+	{"two released pairs with one release order",
+	 "SELECT count(*) FROM (SELECT release_seq FROM pairs NOT INDEXED"
+	 " WHERE release_seq IS NOT NULL GROUP BY release_seq"
+	 " HAVING count(*) > 1)"},
+	{"an owner, group or type name mcsd would refuse",
+	 "SELECT count(*) FROM owners WHERE NOT mcs_name(owner, 0)"
+	 " OR (group_name IS NOT NULL AND NOT mcs_name(group_name, 0))"
+	 " OR (type IS NOT NULL AND NOT mcs_name(type, 1))"},
+	{"a holder or group name of a pair mcsd would refuse",
+	 "SELECT count(*) FROM pairs WHERE"
+	 " (holder IS NOT NULL AND NOT mcs_name(holder, 0))"
+	 " OR (group_name IS NOT NULL AND NOT mcs_name(group_name, 0))"},
+};
+
+/*
+ * SQL function mcs_name(x, kind): 1 when x is text mcsd could have
+ * written as a name: kind 0 an owner or group (1..255 of
+ * [A-Za-z0-9_.:@-], not starting with '-' or '.'), kind 1 an SELinux type
+ * (a letter, then [A-Za-z0-9_.-]).  In C: GLOB over a full registry took
+ * seconds.
+ */
+static void sq_fn_name(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *t = sqlite3_value_text(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	bool type = sqlite3_value_int(argv[1]) == 1, good;
+
+	(void)argc;
+	good = sqlite3_value_type(argv[0]) == SQLITE_TEXT && t && n >= 1 &&
+	       n <= 255 &&
+	       (type ? ((t[0] | 0x20) >= 'a' && (t[0] | 0x20) <= 'z')
+		     : (t[0] != '-' && t[0] != '.'));
+	for (int i = 0; good && i < n; i++) {
+		unsigned char c = t[i];
+		good = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		       (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		       c == '-' || (!type && (c == ':' || c == '@'));
+	}
+	sqlite3_result_int(ctx, good);
+}
+
+/* quick_check, then the invariants above: -EUCLEAN naming what is wrong. */
+static int sq_verify_all(sqlite_store *q, mcs_error *err)
+{
+	_cleanup_(sqlite3_finalize_p) sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(q->db, "PRAGMA quick_check(1)", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return mcs_error_set(err, -EUCLEAN,
+				     "damaged: quick_check failed: %s",
+				     sqlite3_errmsg(q->db));
+	const char *res = (const char *)sqlite3_column_text(s, 0);
+	if (!res || strcmp(res, "ok") != 0)
+		return mcs_error_set(err, -EUCLEAN, "damaged: quick_check: %s",
+				     res ? res : "(no result)");
+	for (size_t i = 0; i < ELEMENTSOF(invariants); i++) {
+		sqlite3_finalize(s);
+		s = NULL;
+		rc = sqlite3_prepare_v2(q->db, invariants[i].sql, -1, &s, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			return mcs_error_set(
+				err, -EUCLEAN, "damaged: checking for %s: %s",
+				invariants[i].what, sqlite3_errmsg(q->db));
+		long long n = sqlite3_column_int64(s, 0);
+		if (n != 0)
+			return mcs_error_set(err, -EUCLEAN,
+					     "damaged: %s (%lld rows)",
+					     invariants[i].what, n);
+	}
+	return 0;
+}
+
+/*
+ * quick_check, then the invariants above: -EUCLEAN naming what is wrong.
+ * The database is read through mmap meanwhile (one pass each instead of
+ * thrashing a 2 MiB page cache), unmapped afterwards.
+ */
+static int sq_verify(sqlite_store *q, mcs_error *err)
+{
+	int rc, k;
+
+	rc = sqlite3_create_function(q->db, "mcs_name", 2,
+				     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				     sq_fn_name, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_error(q, rc, err, "mcs_name");
+	sqlite3_exec(q->db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
+	k = sq_verify_all(q, err);
+	sqlite3_exec(q->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
+	return k;
+}
+
+/* Whether fd is still the file at path (not unlinked, replaced or
+ * renamed away). */
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * The database and its WAL are the files open.  When one is not (an
+ * admin's cleanup or a tmp reaper unlinked the WAL: every commit would go
+ * into a file nobody will read again), say so loudly once, copy what the
+ * WAL holds into the database while our descriptors still reach it, and
+ * fail: nothing is committed, so nothing acknowledged, from then on.
+ */
+static int sq_check_files(sqlite_store *q, bool writer, mcs_error *err)
+{
+	char wal[sizeof(q->path) + 8];
+
+	if (q->db_fd < 0)
+		return 0; /* in memory */
+	snprintf(wal, sizeof(wal), "%s-wal", q->path);
+	if (!atomic_load(&q->files_lost) &&
+	    (!same_file(q->db_fd, q->path) ||
+	     (q->wal_fd >= 0 && !same_file(q->wal_fd, wal)))) {
+		if (!atomic_exchange(&q->files_lost, true))
+			log_msg(MCS_LOG_ERR,
+				"registry %s or its WAL %s was unlinked, "
+				"replaced or moved while open: committing "
+				"nothing more (StorageError); restart mcsd",
+				q->path, wal);
+		if (writer) /* what was acknowledged goes to the database */
+			sqlite3_wal_checkpoint_v2(q->db, NULL,
+						  SQLITE_CHECKPOINT_FULL, NULL,
+						  NULL);
+	}
+	if (atomic_load(&q->files_lost))
+		return mcs_error_set(err, -EIO,
+				     "registry file %s or its WAL was "
+				     "unlinked or replaced while open",
+				     q->path);
+	return 0;
+}
+
 /* ---- durability -------------------------------------------------------- */
 
 /* Open our own fd of the database's WAL (none for :memory:). */
@@ -545,6 +775,17 @@ static int sq_open_wal(sqlite_store *q, mcs_error *err)
 	if (fstat(q->wal_fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return mcs_error_set(err, -EIO, "%s is not a regular file",
 				     path);
+	q->db_fd = open(db, O_RDONLY | O_CLOEXEC);
+	if (q->db_fd < 0)
+		return mcs_error_set(err, negative_errno(), "open %s: %m", db);
+	/* owner names are not for everyone: a registry made readable by an
+	 * older mcsd (0644) is tightened; -shm follows the database's mode
+	 * when sqlite next creates it */
+	if (fstat(q->db_fd, &st) == 0 && (st.st_mode & 077) &&
+	    st.st_uid == geteuid()) {
+		(void)!fchmod(q->db_fd, st.st_mode & 0700);
+		(void)!fchmod(q->wal_fd, st.st_mode & 0700);
+	}
 	return 0;
 }
 
@@ -562,7 +803,8 @@ static int sq_sync(store *s, mcs_error *err)
 	if (walvfs_failed())
 		return mcs_error_set(err, -EIO,
 				     "a write to the WAL failed earlier");
-	return 0;
+	/* flushed into the file at the path, or acknowledged to nobody */
+	return sq_check_files(q, /* writer= */ false, err);
 }
 
 /*
@@ -590,6 +832,7 @@ static int sq_open(const char *path, const store_config *cfg, store **ret,
 		return mcs_error_set(err, -ENOMEM, "out of memory");
 	q->base.ops = &store_sqlite_ops;
 	q->wal_fd = -1;
+	q->db_fd = -1;
 	pthread_mutex_init(&q->writer_gate, NULL);
 	pthread_once(&sqlite_once, sqlite_setup);
 	k = sq_config(q, cfg);
@@ -597,17 +840,28 @@ static int sq_open(const char *path, const store_config *cfg, store **ret,
 		mcs_error_set(err, k, "out of memory");
 		goto fail;
 	}
-	rc = sqlite3_open_v2(path, &q->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX |
-				     SQLITE_OPEN_EXRESCODE,
-			     walvfs_register() == 0 ? WALVFS_NAME : NULL);
+	bool create = true, in_memory = strcmp(path, ":memory:") == 0;
+	if (!in_memory) {
+		k = sq_check_file(path, &create, err);
+		if (k < 0)
+			goto fail;
+		if ((size_t)snprintf(q->path, sizeof(q->path), "%s", path) >=
+		    sizeof(q->path)) {
+			k = mcs_error_set(err, -ENAMETOOLONG, "path too long");
+			goto fail;
+		}
+	}
+	rc = sqlite3_open_v2(
+		path, &q->db,
+		SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
+			SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+		walvfs_register() == 0 ? WALVFS_NAME : NULL);
 	if (rc != SQLITE_OK) {
 		k = sq_error(q, rc, err, "open");
 		goto fail;
 	}
 	sqlite3_busy_handler(q->db, sq_busy, NULL);
-	if (strcmp(path, ":memory:") != 0) {
+	if (!in_memory) {
 		/* 1 KiB pages (new databases only): an allocation
 		 * dirties about two leaves, each a WAL frame */
 		k = sq_exec(q,
@@ -633,6 +887,8 @@ static int sq_open(const char *path, const store_config *cfg, store **ret,
 	if (k < 0)
 		goto fail;
 	k = sq_migrate(q, err);
+	if (k >= 0)
+		k = sq_verify(q, err);
 	if (k < 0)
 		goto fail;
 	k = sq_open_wal(q, err);
@@ -664,6 +920,8 @@ static void sq_close(store *s)
 	sqlite3_close_v2(q->db);
 	if (q->wal_fd >= 0)
 		close(q->wal_fd);
+	if (q->db_fd >= 0)
+		close(q->db_fd);
 	alloc_free(q->pairs);
 	free(q->excluded);
 	pthread_mutex_destroy(&q->writer_gate);
@@ -805,6 +1063,11 @@ static int sq_begin(store *s, mcs_error *err)
 		return mcs_error_set(err, -EBUSY,
 				     "registry: transaction already open");
 	pthread_mutex_lock(&q->writer_gate);
+	k = sq_check_files(q, /* writer= */ true, err);
+	if (k < 0) {
+		pthread_mutex_unlock(&q->writer_gate);
+		return k;
+	}
 	k = sq_exec(q, "BEGIN IMMEDIATE", err);
 	if (k < 0) {
 		pthread_mutex_unlock(&q->writer_gate);
@@ -985,6 +1248,27 @@ static int sq_group_count(store *s, const char *group, uint64_t *ret_n,
 	*ret_n = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return 0;
+}
+
+static int sq_group_uid(store *s, const char *group, uid_t *ret_uid,
+			mcs_error *err)
+{
+	sqlite_store *q = to_sq(s);
+	sqlite3_stmt *st = sq_stmt(q, STMT_GROUP_UID, err);
+	int rc, k = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_uid = (uid_t)sqlite3_column_int64(st, 0);
+		k = 1;
+	} else if (rc != SQLITE_DONE) {
+		k = sq_error(q, rc, err, "group uid");
+	}
+	sqlite3_reset(st);
+	return k;
 }
 
 static int sq_group_pair(store *s, const char *group, store_key *ret_key,
@@ -1190,6 +1474,7 @@ const struct store_ops store_sqlite_ops = {
 	.owner_delete = sq_owner_delete,
 	.group_count = sq_group_count,
 	.group_pair = sq_group_pair,
+	.group_uid = sq_group_uid,
 	.pair_holder = sq_pair_holder,
 	.pair_claim = sq_pair_claim,
 	.pair_release = sq_pair_release,

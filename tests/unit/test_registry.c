@@ -507,7 +507,8 @@ static void test_uid_checks(void **state)
 	/* nor may it allocate (see) another uid's owner; root may */
 	req.uid = 1001;
 	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), -EPERM);
-	assert_non_null(strstr(err.msg, "uid 1000"));
+	assert_non_null(strstr(err.msg, "another uid"));
+	assert_null(strstr(err.msg, "1000")); /* nor whose it is */
 	req.uid = 0;
 	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 0);
 	assert_int_equal(e.uid, 1000);
@@ -520,6 +521,40 @@ static void test_uid_checks(void **state)
 	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 1);
 	assert_int_equal(mcs_registry_release(f->r, "u2", 0, &err), 0);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 0);
+
+	/* a group is its creator's uid's: another uid may not join it (it
+	 * would share the level), root and the same uid may */
+	mcs_registry_entry g;
+	mcs_registry_request m = {.owner = "g1",
+				  .group = "pod",
+				  .kind = MCS_REGISTRY_RESERVATION,
+				  .uid = 1000};
+	assert_int_equal(mcs_registry_allocate(f->r, &m, &g, &err), 1);
+	m.owner = "g2";
+	m.uid = 1001;
+	assert_int_equal(mcs_registry_allocate(f->r, &m, &e, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "group pod belongs to another uid"));
+	assert_int_equal(
+		q(f, "SELECT count(*) FROM owners WHERE owner = 'g2'", NULL),
+		0);
+	m.uid = 0;
+	assert_int_equal(mcs_registry_allocate(f->r, &m, &e, &err), 1);
+	assert_string_equal(e.level, g.level);
+	m.owner = "g3";
+	m.uid = 1000; /* root's member does not make it root's */
+	assert_int_equal(mcs_registry_allocate(f->r, &m, &e, &err), 1);
+	assert_string_equal(e.level, g.level);
+	/* another uid asking for the level is told it is in use, not by
+	 * whom; root is told */
+	mcs_registry_request l = {.owner = "l1",
+				  .level = g.level,
+				  .kind = MCS_REGISTRY_RESERVATION,
+				  .uid = 1001};
+	assert_int_equal(mcs_registry_allocate(f->r, &l, &e, &err), -EEXIST);
+	assert_null(strstr(err.msg, "pod"));
+	l.uid = 0;
+	assert_int_equal(mcs_registry_allocate(f->r, &l, &e, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "group pod"));
 }
 
 static void test_batches(void **state)

@@ -130,6 +130,30 @@ static void test_bad_messages(void **state)
 	varlink_buf_free(&b);
 }
 
+/* An escaped NUL in any string (value or key) is refused: C strings taken
+ * from the object would end there.  An escaped backslash before "u0000"
+ * is no NUL. */
+static void test_escaped_nul(void **state)
+{
+	struct pair *p = *state;
+	static const char msgs[] = "{\"owner\":\"ab\\u0000cd\"}\0"
+				   "{\"a\":[\"x\",\"\\u0000\"]}\0"
+				   "{\"own\\u0000er\":\"x\"}\0"
+				   "{\"ok\":\"a\\\\u0000\"}";
+	varlink_buf b = {0};
+	struct json_object *o = NULL;
+
+	raw_send(p->a, msgs, sizeof(msgs));
+	assert_true(varlink_buf_fill(&b, p->b) > 0);
+	assert_int_equal(varlink_buf_take(&b, &o), -EBADMSG); /* value */
+	assert_int_equal(varlink_buf_take(&b, &o), -EBADMSG); /* in an array */
+	assert_int_equal(varlink_buf_take(&b, &o), -EBADMSG); /* key */
+	assert_int_equal(varlink_buf_take(&b, &o), 1);
+	assert_string_equal(str_of(o, "ok"), "a\\u0000");
+	json_object_put(o);
+	varlink_buf_free(&b);
+}
+
 static void test_oversized(void **state)
 {
 	struct pair *p = *state;
@@ -286,6 +310,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_in_one_and_split,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_messages, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_escaped_nul, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup,
 						teardown),
