@@ -48,3 +48,6 @@ check-mcsd: $(O)/bin/mcsd $(O)/bin/mcsctl $(MCSD_IT_BINS)
 DEMO_STEPS += demo-mcsd
 demo-mcsd: $(O)/bin/mcsd $(O)/bin/mcsctl
 	@O=$(O) sh mcsd/demo.sh
+
+# The PostgreSQL registry backend (mcsd/store_pg.c): only mcsd links libpq.
+$(O)/bin/mcsd: LIB_LIBS += -lpq

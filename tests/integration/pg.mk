@@ -1,0 +1,20 @@
+# The PostgreSQL registry backend (issue 18): its tests run against a real
+# PostgreSQL 15 that tests/integration/pg/pg-harness.sh starts and removes
+# (SKIP only where PostgreSQL cannot be installed).
+#   test_store_pg   the backend's calls, rules and failures, one database each
+#   hosts.test.sh        three mcsd "hosts" on one database under load, kill -9
+#                   of a daemon and a crash of the database in the middle
+
+PG_STORE_OBJ := $(O)/obj/mcsd/store_pg.o
+PG_IT_SRCS := $(sort $(wildcard tests/integration/pg/*.c))
+PG_IT_BINS := $(PG_IT_SRCS:tests/integration/pg/%.c=$(O)/tests/integration/pg/%)
+
+$(O)/tests/integration/pg/%: $(O)/obj/tests/integration/pg/%.o $(PG_STORE_OBJ) $(LIBMCS_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $< $(PG_STORE_OBJ) $(ALL_LDFLAGS) $(LIBMCS_A) -lcmocka -lpq $(LIB_LIBS)
+
+CHECK_SUITES += check-pg
+check-pg: $(PG_IT_BINS) $(O)/bin/mcsd $(O)/bin/mcsctl
+	@PG_HARNESS=tests/integration/pg/pg-harness.sh MCSD=$(O)/bin/mcsd \
+		MCSCTL=$(O)/bin/mcsctl sh tests/run-suite.sh pg $(RESULTS) \
+		$(PG_IT_BINS) $(sort $(wildcard tests/integration/pg/*.test.sh))
