@@ -10,7 +10,7 @@ MCSD_SRCS := $(filter-out mcsd/main.c,$(sort $(wildcard mcsd/*.c)))
 MCSD_OBJS := $(MCSD_SRCS:%.c=$(O)/obj/%.o)
 LIBMCSD_A := $(O)/mcsd/libmcsd.a
 # What the daemon's archive needs beyond libmcs.
-MCSD_LIBS := -lsqlite3 -lsystemd -ljson-c -lselinux -lpthread
+MCSD_LIBS := -lsqlite3 -lpq -lsystemd -ljson-c -lselinux -lpthread
 
 $(LIBMCSD_A): $(MCSD_OBJS)
 	@mkdir -p $(@D)
@@ -49,5 +49,3 @@ DEMO_STEPS += demo-mcsd
 demo-mcsd: $(O)/bin/mcsd $(O)/bin/mcsctl
 	@O=$(O) sh mcsd/demo.sh
 
-# The PostgreSQL registry backend (mcsd/store_pg.c): only mcsd links libpq.
-$(O)/bin/mcsd: LIB_LIBS += -lpq

@@ -61,8 +61,9 @@
 #include <postgresql/libpq-fe.h>
 
 #include <mcs/label.h>
-#include <mcs/registry.h>
+#include "registry.h"
 
+#include "proc.h"
 #include "store_pg.h"
 #include "util.h"
 
@@ -155,13 +156,13 @@ static const char *const migrations[] = {
 enum pg_kind { PG_OK, PG_RETRY, PG_CONN, PG_FAIL };
 
 struct store_pg {
-	PGconn *conn;	   /* NULL while disconnected */
-	char *conninfo;	   /* as given */
+	PGconn *conn;	/* NULL while disconnected */
+	char *conninfo; /* as given */
 	mcs_cat_range range;
 	int64_t *excluded; /* pair keys never handed out */
 	size_t n_excluded;
-	char host[256];	  /* this host's id for its leases */
-	char boot_id[37]; /* this boot */
+	char host[256];	     /* this host's id for its leases */
+	char boot_id[37];    /* this boot */
 	int64_t next_try_ms; /* no connection attempt before (monotonic) */
 	int backoff_ms;
 	char last_error[256]; /* why the connection is down */
@@ -204,6 +205,12 @@ static void pg_drop(store_pg *s, const char *why)
 							   : s->backoff_ms * 2;
 }
 
+static void pg_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 /* A usable connection, or -ENOTCONN (fail closed) while in backoff. */
 static int pg_ready(store_pg *s, mcs_error *err)
 {
@@ -230,13 +237,16 @@ static int pg_ready(store_pg *s, mcs_error *err)
 				     "registry database unreachable: %s",
 				     s->last_error);
 	}
+	/* the server's notices ("relation exists, skipping") are not ours
+	 * to print; errors come back through results */
+	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
 	/* acknowledged == durable on the server, whatever its default */
 	r = PQexec(s->conn, "SET synchronous_commit = on");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		PQclear(r);
 		pg_drop(s, PQerrorMessage(s->conn));
-		return mcs_error_set(err, -ENOTCONN,
-				     "registry database: %s", s->last_error);
+		return mcs_error_set(err, -ENOTCONN, "registry database: %s",
+				     s->last_error);
 	}
 	PQclear(r);
 	s->backoff_ms = PG_BACKOFF_MIN;
@@ -266,8 +276,8 @@ static enum pg_kind pg_classify(store_pg *s, const PGresult *r)
 static PGresult *pg_q(store_pg *s, const char *sql, int n,
 		      const char *const *params, int *ret_k, mcs_error *err)
 {
-	PGresult *r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL,
-				   0);
+	PGresult *r =
+		PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -280,12 +290,11 @@ static PGresult *pg_q(store_pg *s, const char *sql, int n,
 				       PQresultErrorMessage(r));
 		break;
 	case PG_CONN:
-		*ret_k = mcs_error_set(err, -ENOTCONN,
-				       "registry database connection lost: %s",
-				       r ? PQresultErrorMessage(r)
-					 : PQerrorMessage(s->conn));
-		pg_drop(s, r ? PQresultErrorMessage(r)
-			     : PQerrorMessage(s->conn));
+		*ret_k = mcs_error_set(
+			err, -ENOTCONN, "registry database connection lost: %s",
+			r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+		pg_drop(s,
+			r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
 		break;
 	default:
 		*ret_k = mcs_error_set(err, -EIO, "registry database: %s",
@@ -299,8 +308,8 @@ static PGresult *pg_q(store_pg *s, const char *sql, int n,
 }
 
 /* A statement whose rows are not wanted. */
-static int pg_do(store_pg *s, const char *sql, int n,
-		 const char *const *params, mcs_error *err)
+static int pg_do(store_pg *s, const char *sql, int n, const char *const *params,
+		 mcs_error *err)
 {
 	int k;
 	PGresult *r = pg_q(s, sql, n, params, &k, err);
@@ -475,8 +484,8 @@ static int pg_tx(store_pg *s, pg_body body, void *arg, mcs_error *err)
 		usleep((useconds_t)(rand_r(&s->seed) % 1000) *
 		       (unsigned)(attempt + 1));
 	}
-	return mcs_error_prefix(err, "registry: gave up after %d attempts: ",
-				PG_ATTEMPTS);
+	return mcs_error_prefix(
+		err, "registry: gave up after %d attempts: ", PG_ATTEMPTS);
 }
 
 /* ---- schema ------------------------------------------------------------ */
@@ -513,8 +522,8 @@ static int pg_migrate_body(store_pg *s, void *arg, mcs_error *err)
 			   err);
 	if (k < 0)
 		return k;
-	r = pg_q(s, "SELECT coalesce(max(version), 0) FROM mcs_schema", 0,
-		 NULL, &k, err);
+	r = pg_q(s, "SELECT coalesce(max(version), 0) FROM mcs_schema", 0, NULL,
+		 &k, err);
 	if (!r)
 		return k;
 	version = atoi(PQgetvalue(r, 0, 0));
@@ -540,8 +549,8 @@ static int pg_migrate_body(store_pg *s, void *arg, mcs_error *err)
 		if (k < 0)
 			return k;
 		snprintf(v, sizeof(v), "%d", version + 1);
-		k = pg_do(s, "INSERT INTO mcs_schema (version) VALUES ($1)",
-			  1, p, err);
+		k = pg_do(s, "INSERT INTO mcs_schema (version) VALUES ($1)", 1,
+			  p, err);
 		if (k < 0)
 			return k;
 	}
@@ -663,7 +672,7 @@ int store_pg_open(const char *conninfo, const mcs_registry_config *cfg,
 			      strerror(-k));
 		goto fail;
 	}
-	k = mcs_boot_id(s->boot_id);
+	k = proc_boot_id(s->boot_id);
 	if (k < 0) {
 		mcs_error_set(err, k, "cannot read the boot id");
 		goto fail;
@@ -713,7 +722,8 @@ static int pg_owner(store_pg *s, const char *owner, bool lock,
 	r = pg_q(s,
 		 lock ? "SELECT " OWNER_COLS " FROM mcs_owners"
 			" WHERE owner = $1 FOR UPDATE"
-		      : "SELECT " OWNER_COLS " FROM mcs_owners WHERE owner = $1",
+		      : "SELECT " OWNER_COLS
+			" FROM mcs_owners WHERE owner = $1",
 		 1, p, &k, err);
 	if (!r)
 		return k;
@@ -811,8 +821,8 @@ static int pg_take_want(store_pg *s, struct alloc_call *c, const char *holder,
 	int k;
 
 	snprintf(pair, sizeof(pair), "%" PRId64, c->want);
-	r = pg_q(s, "SELECT state FROM mcs_pairs WHERE pair = $1 FOR UPDATE",
-		 1, p, &k, err);
+	r = pg_q(s, "SELECT state FROM mcs_pairs WHERE pair = $1 FOR UPDATE", 1,
+		 p, &k, err);
 	if (!r)
 		return k;
 	state = PQntuples(r) ? PQgetvalue(r, 0, 0) : "excluded";
@@ -987,12 +997,11 @@ int store_pg_allocate(store_pg *s, const mcs_registry_request *req,
 					     req->level);
 	}
 	if (req->kind == MCS_REGISTRY_LEASE && req->pid > 0) {
-		k = mcs_pid_start_time(req->pid, &c.pid_start);
+		k = proc_pid_start_time(req->pid, &c.pid_start);
 		if (k < 0)
-			return mcs_error_set(err, k,
-					     "owner %s: lease pid %d: %s",
-					     req->owner, (int)req->pid,
-					     strerror(-k));
+			return mcs_error_set(
+				err, k, "owner %s: lease pid %d: %s",
+				req->owner, (int)req->pid, strerror(-k));
 	}
 	return pg_tx(s, pg_allocate_body, &c, err);
 }
@@ -1019,10 +1028,10 @@ static int pg_release_body(store_pg *s, void *arg, mcs_error *err)
 		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
 				     c->owner);
 	if (c->uid != 0 && cur.uid != c->uid)
-		return mcs_error_set(err, -EPERM,
-				     "owner %s belongs to uid %u, not to uid %u",
-				     c->owner, (unsigned)cur.uid,
-				     (unsigned)c->uid);
+		return mcs_error_set(
+			err, -EPERM,
+			"owner %s belongs to uid %u, not to uid %u", c->owner,
+			(unsigned)cur.uid, (unsigned)c->uid);
 	const char *po[] = {c->owner};
 	k = pg_do(s, "DELETE FROM mcs_owners WHERE owner = $1", 1, po, err);
 	if (k < 0)
@@ -1056,8 +1065,7 @@ static int pg_release_body(store_pg *s, void *arg, mcs_error *err)
 	return k;
 }
 
-int store_pg_release(store_pg *s, const char *owner, uid_t uid,
-		     mcs_error *err)
+int store_pg_release(store_pg *s, const char *owner, uid_t uid, mcs_error *err)
 {
 	struct release_call c = {owner, uid};
 
@@ -1169,7 +1177,7 @@ int store_pg_reconcile(store_pg *s, size_t *ret_released, mcs_error *err)
 			bool gone = strcmp(col(r, i, 3), s->boot_id) != 0;
 
 			if (!gone && pid > 0)
-				gone = mcs_pid_start_time(pid, &now) ==
+				gone = proc_pid_start_time(pid, &now) ==
 					       -ESRCH ||
 				       (want != 0 && now != want);
 			if (!gone)
@@ -1292,8 +1300,9 @@ int store_pg_import(store_pg *s, const mcs_registry_entry *e,
 			  " WHERE pair = $1",
 			  2, pu, err);
 		if (k >= 0)
-			k = pg_count(s, 1, strcmp(state, "released") == 0 ? -1 : 0,
-			     0, 0, err);
+			k = pg_count(s, 1,
+				     strcmp(state, "released") == 0 ? -1 : 0, 0,
+				     0, err);
 		if (k < 0)
 			return k;
 	}
@@ -1302,13 +1311,17 @@ int store_pg_import(store_pg *s, const mcs_registry_entry *e,
 	snprintf(uid, sizeof(uid), "%u", (unsigned)e->uid);
 	snprintf(created, sizeof(created), "%" PRId64, e->created);
 	const char *p[] = {
-		e->owner,	 pair,
-		holder,		 group,
+		e->owner,
+		pair,
+		holder,
+		group,
 		lease ? "lease" : "reservation",
 		lease ? s->host : NULL,
 		lease ? (boot_id ? boot_id : s->boot_id) : NULL,
-		pid,		 start,
-		uid,		 *e->type ? e->type : NULL,
+		pid,
+		start,
+		uid,
+		*e->type ? e->type : NULL,
 		created,
 	};
 	k = pg_do(s,

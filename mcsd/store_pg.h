@@ -30,7 +30,7 @@
 #include <stddef.h>
 
 #include <mcs/error.h>
-#include <mcs/registry.h>
+#include "registry.h"
 
 typedef struct store_pg store_pg;
 
@@ -52,8 +52,7 @@ void store_pg_close(store_pg *s);
 /* As mcs_registry_allocate / _release / _lookup / _list_page. */
 int store_pg_allocate(store_pg *s, const mcs_registry_request *req,
 		      mcs_registry_entry *ret, mcs_error *err);
-int store_pg_release(store_pg *s, const char *owner, uid_t uid,
-		     mcs_error *err);
+int store_pg_release(store_pg *s, const char *owner, uid_t uid, mcs_error *err);
 int store_pg_lookup(store_pg *s, const char *owner, mcs_registry_entry *ret,
 		    mcs_error *err);
 int store_pg_list_page(store_pg *s, const char *after,

@@ -5,13 +5,14 @@
 #   hosts.test.sh        three mcsd "hosts" on one database under load, kill -9
 #                   of a daemon and a crash of the database in the middle
 
-PG_STORE_OBJ := $(O)/obj/mcsd/store_pg.o
 PG_IT_SRCS := $(sort $(wildcard tests/integration/pg/*.c))
 PG_IT_BINS := $(PG_IT_SRCS:tests/integration/pg/%.c=$(O)/tests/integration/pg/%)
 
-$(O)/tests/integration/pg/%: $(O)/obj/tests/integration/pg/%.o $(PG_STORE_OBJ) $(LIBMCS_A)
+$(O)/obj/tests/integration/pg/%.o: ALL_CFLAGS += -Imcsd
+$(O)/tests/integration/pg/%: $(O)/obj/tests/integration/pg/%.o $(LIBMCSD_A) $(LIBMCS_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $< $(PG_STORE_OBJ) $(ALL_LDFLAGS) $(LIBMCS_A) -lcmocka -lpq $(LIB_LIBS)
+	$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIBMCSD_A) $(LIBMCS_A) -lcmocka \
+		$(MCSD_LIBS) $(LIB_LIBS)
 
 CHECK_SUITES += check-pg
 check-pg: $(PG_IT_BINS) $(O)/bin/mcsd $(O)/bin/mcsctl

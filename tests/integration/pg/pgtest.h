@@ -39,6 +39,7 @@ static inline const char *pgtest_fresh_db(const char *name)
 		fprintf(stderr, "pgtest: %s", PQerrorMessage(c));
 		exit(1);
 	}
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
 	PQclear(PQexec(c, sql));
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
@@ -78,8 +79,8 @@ static inline long long pgtest_int(const char *conninfo, const char *sql)
 }
 
 /* Run sql; 0, or -1 with the error kept in err (may be NULL). */
-static inline int pgtest_exec(const char *conninfo, const char *sql,
-			      char *err, size_t size)
+static inline int pgtest_exec(const char *conninfo, const char *sql, char *err,
+			      size_t size)
 {
 	PGconn *c = PQconnectdb(conninfo);
 	int k = -1;
