@@ -25,6 +25,10 @@ static void usage(FILE *f)
 	      "  --socket PATH   listening socket (default "
 	      "/run/mcsd/mcsd.sock)\n"
 	      "  --db PATH       registry (default /var/lib/mcsd/registry.db)\n"
+	      "  --registry URI  registry: sqlite:PATH, PATH, or a PostgreSQL\n"
+	      "                  database postgresql://... or pg:CONNINFO\n"
+	      "  --host-id ID    this host, for its leases in a shared\n"
+	      "                  registry (default /etc/machine-id)\n"
 	      "  --range RANGE   category range (default c0.c1023)\n"
 	      "  --config FILE   read settings from FILE first\n"
 	      "  --group NAME    group allowed to allocate (besides root)\n"
@@ -50,6 +54,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"db", required_argument, NULL, 'd'},
+		{"registry", required_argument, NULL, 'd'},
+		{"host-id", required_argument, NULL, 'H'},
 		{"range", required_argument, NULL, 'r'},
 		{"config", required_argument, NULL, 'c'},
 		{"group", required_argument, NULL, 'g'},
@@ -75,6 +81,10 @@ int main(int argc, char **argv)
 		case 'd':
 			rc = set(flags.db_path, sizeof(flags.db_path), "--db",
 				 optarg);
+			break;
+		case 'H':
+			rc = set(flags.host_id, sizeof(flags.host_id),
+				 "--host-id", optarg);
 			break;
 		case 'r':
 			rc = set(flags.range, sizeof(flags.range), "--range",
@@ -122,6 +132,8 @@ int main(int argc, char **argv)
 		       sizeof(cfg.socket_path));
 	if (flags.db_path[0])
 		memcpy(cfg.db_path, flags.db_path, sizeof(cfg.db_path));
+	if (flags.host_id[0])
+		memcpy(cfg.host_id, flags.host_id, sizeof(cfg.host_id));
 	if (flags.range[0])
 		memcpy(cfg.range, flags.range, sizeof(cfg.range));
 	if (flags.group[0])

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_pg.c - mcsd's registry on PostgreSQL (libpq): the schema and its
- * migrations, the SQL of every registry operation, the transaction and
- * retry loop around each, the connection and its reconnect backoff.  The
- * rules are those of lib/registry.c (owners, groups, leases and
- * reservations, quarantine, excluded levels); see store_pg.h for what
- * differs across hosts.  Only mcsd links libpq.
+ * store_pg.c - the registry's PostgreSQL engine behind store.h (libpq;
+ * only mcsd links it): one set of levels shared by the mcsd of many
+ * hosts.  It owns the schema and its migrations, the SQL of every store
+ * operation, transactions and the mapping of SQLSTATEs to -errno, the
+ * connection and its reconnect backoff, and which leases are this
+ * host's.  The rules stay in registry.c.
  *
  * Why a level can never be handed out twice (the database enforces it,
  * whatever the daemons do):
@@ -19,34 +19,40 @@
  *    held by it or by its group, so two owners outside one group can
  *    never share a pair, and a pair cannot be released while a member is
  *    left (the FK refuses the UPDATE);
- *  - allocation takes a pair with one UPDATE that changes it from 'free'
- *    (or 'released') to 'held' under a row lock (SELECT ... FOR UPDATE
- *    SKIP LOCKED picks a row no one else has locked; the UPDATE
- *    re-checks the state).  A concurrent transaction that touches the
- *    same row waits for ours and then sees it held.
+ *  - pair_claim takes a pair with one UPDATE that changes it from 'free'
+ *    (or 'released') to 'held' on a row locked by SELECT ... FOR UPDATE
+ *    SKIP LOCKED (a row no one else has locked; the UPDATE re-checks the
+ *    state).  A concurrent transaction that meets the same row waits for
+ *    ours and then sees it held.
  *  Uniform and O(log n) at any fill level: each never-used pair has a
- *  random key `pick` drawn by the server when the range was created; an
- *  allocation takes the free pair with the lowest pick through a partial
+ *  random key `pick` drawn by the server when the range was created;
+ *  pair_claim takes the free pair with the lowest pick through a partial
  *  index of free pairs (a random permutation of the range, unknown to
  *  clients), skipping rows other transactions hold locked - no retry loop
  *  that grows as the registry fills.  Released pairs are reused least
  *  recently released first (mcs_release_seq) once no never-used pair is
- *  left, as lib/registry.c does.
+ *  left, as the sqlite engine does.
  *
- * Transactions: one per call, READ COMMITTED on PostgreSQL (SERIALIZABLE
- * on CockroachDB), with synchronous_commit = on for the session: a call
- * returns >= 0 only after COMMIT returned, i.e. once the commit is
- * durable on the server (and on its synchronous standbys, when
- * configured).  Races between hosts surface as a serialization failure
- * (40001), a deadlock (40P01), a unique or foreign key violation (23505,
- * 23503: two hosts creating the same owner or group, or a member joining
- * a group while its last member leaves); the call then runs again from
- * the start, at most PG_ATTEMPTS times.  These retries depend on
+ * Transactions: READ COMMITTED on PostgreSQL (SERIALIZABLE on
+ * CockroachDB), synchronous_commit = on for the session: commit returns
+ * 0 only once the commit is durable on the server (and on its
+ * synchronous standbys, when configured), so sync has nothing to do.
+ * The engine is per_call: the rules give each call a transaction of its
+ * own.  Races between hosts surface as a serialization failure (40001),
+ * a deadlock (40P01), a unique or foreign key violation (23505, 23503:
+ * two hosts creating the same owner or group, a member joining a group
+ * as its last member leaves) or a lost connection before COMMIT: the
+ * transaction is rolled back and the operation returns -EAGAIN, and the
+ * rules run the call again from begin.  Those retries depend on
  * contention on one owner or group, never on how full the registry is.
  *
+ * The database unreachable: begin and every read fail with -ENOTCONN
+ * (mcsd answers StorageError; nothing falls back to local state); the
+ * first call after the backoff (100 ms doubling to 5 s) reconnects.
+ *
  * SQL dialect: only what CockroachDB and YugabyteDB accept too (no
- * PL/pgSQL, no triggers, no advisory locks, no ON CONFLICT on partial
- * indexes): tables, partial indexes, foreign keys, CHECK, a sequence,
+ * PL/pgSQL, no triggers, no advisory locks, no ON CONFLICT): tables,
+ * partial indexes, composite foreign keys, CHECK, a sequence,
  * generate_series, SELECT ... FOR UPDATE SKIP LOCKED.
  */
 #include <errno.h>
@@ -60,23 +66,18 @@
 
 #include <postgresql/libpq-fe.h>
 
-#include <mcs/label.h>
-#include "registry.h"
+#include "store.h"
 
-#include "proc.h"
-#include "store_pg.h"
 #include "util.h"
 
-/* Attempts of one call when it meets a retryable race (see above). */
-#define PG_ATTEMPTS 32
+/* Attempts of open (schema creation races with other hosts). */
+#define PG_OPEN_ATTEMPTS 16
 /* Reconnect backoff: first wait and cap, in milliseconds. */
 #define PG_BACKOFF_MIN 100
 #define PG_BACKOFF_MAX 5000
-/* Rows of mcs_counts: each call updates one at random, so concurrent
+/* Rows of mcs_counts: each change updates one at random, so concurrent
  * calls on many hosts rarely wait for each other on a counter. */
 #define PG_SHARDS 64
-/* Dead leases released per scan by reconcile. */
-#define PG_RECONCILE_CHUNK 256
 
 /*
  * Ordered migrations: migration[i] takes the schema from version i to
@@ -153,23 +154,20 @@ static const char *const migrations[] = {
 	"  WHERE x < y;",
 };
 
-enum pg_kind { PG_OK, PG_RETRY, PG_CONN, PG_FAIL };
-
-struct store_pg {
+typedef struct pg_store {
+	struct store base;
 	PGconn *conn;	/* NULL while disconnected */
 	char *conninfo; /* as given */
 	mcs_cat_range range;
-	int64_t *excluded; /* pair keys never handed out */
+	store_key *excluded; /* never handed out */
 	size_t n_excluded;
 	char host[256];	     /* this host's id for its leases */
-	char boot_id[37];    /* this boot */
 	int64_t next_try_ms; /* no connection attempt before (monotonic) */
 	int backoff_ms;
 	char last_error[256]; /* why the connection is down */
-	char sqlstate[6];     /* of the last failed statement */
-	bool in_tx;	      /* inside store_pg_begin (migrate) */
+	bool in_tx;	      /* between begin and commit/rollback */
 	unsigned seed;	      /* counter shards */
-};
+} pg_store;
 
 static int64_t now_ms(void)
 {
@@ -185,220 +183,173 @@ static void PQclearp(PGresult **r)
 }
 #define _cleanup_res_ _cleanup_(PQclearp)
 
-bool store_pg_is_conninfo(const char *s)
-{
-	return s && (strncmp(s, "postgresql://", 13) == 0 ||
-		     strncmp(s, "postgres://", 11) == 0 || strchr(s, '='));
-}
-
 /* ---- connection -------------------------------------------------------- */
 
-static void pg_drop(store_pg *s, const char *why)
+static void pg_drop(pg_store *q, const char *why)
 {
-	snprintf(s->last_error, sizeof(s->last_error), "%s", why);
-	/* strip libpq's trailing newline */
-	s->last_error[strcspn(s->last_error, "\n")] = '\0';
-	PQfinish(s->conn);
-	s->conn = NULL;
-	s->next_try_ms = now_ms() + s->backoff_ms;
-	s->backoff_ms = s->backoff_ms * 2 > PG_BACKOFF_MAX ? PG_BACKOFF_MAX
-							   : s->backoff_ms * 2;
+	snprintf(q->last_error, sizeof(q->last_error), "%s",
+		 why && *why ? why : "connection lost");
+	q->last_error[strcspn(q->last_error, "\n")] = '\0';
+	PQfinish(q->conn);
+	q->conn = NULL;
+	q->in_tx = false; /* the server rolls it back */
+	q->next_try_ms = now_ms() + q->backoff_ms;
+	q->backoff_ms = q->backoff_ms * 2 > PG_BACKOFF_MAX ? PG_BACKOFF_MAX
+							   : q->backoff_ms * 2;
 }
 
 static void pg_notice(void *arg, const char *msg)
 {
+	/* the server's notices ("relation exists, skipping") are not ours
+	 * to print; errors come back through results */
 	(void)arg;
 	(void)msg;
 }
 
 /* A usable connection, or -ENOTCONN (fail closed) while in backoff. */
-static int pg_ready(store_pg *s, mcs_error *err)
+static int pg_ready(pg_store *q, mcs_error *err)
 {
 	static const char *const keys[] = {"dbname", "connect_timeout",
 					   "application_name", NULL};
-	const char *vals[] = {s->conninfo, "5", "mcsd", NULL};
+	const char *vals[] = {q->conninfo, "5", "mcsd", NULL};
 	PGresult *r;
 
-	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+	if (q->conn && PQstatus(q->conn) == CONNECTION_OK)
 		return 0;
-	if (s->conn)
-		pg_drop(s, PQerrorMessage(s->conn));
-	if (now_ms() < s->next_try_ms)
+	if (q->conn)
+		pg_drop(q, PQerrorMessage(q->conn));
+	if (now_ms() < q->next_try_ms)
 		return mcs_error_set(err, -ENOTCONN,
 				     "registry database unreachable (next "
 				     "attempt in %" PRId64 " ms): %s",
-				     s->next_try_ms - now_ms(), s->last_error);
-	s->conn = PQconnectdbParams(keys, vals, /* expand_dbname= */ 1);
-	if (!s->conn)
+				     q->next_try_ms - now_ms(), q->last_error);
+	q->conn = PQconnectdbParams(keys, vals, /* expand_dbname= */ 1);
+	if (!q->conn)
 		return mcs_error_set(err, -ENOMEM, "out of memory");
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		pg_drop(s, PQerrorMessage(s->conn));
+	if (PQstatus(q->conn) != CONNECTION_OK) {
+		pg_drop(q, PQerrorMessage(q->conn));
 		return mcs_error_set(err, -ENOTCONN,
 				     "registry database unreachable: %s",
-				     s->last_error);
+				     q->last_error);
 	}
-	/* the server's notices ("relation exists, skipping") are not ours
-	 * to print; errors come back through results */
-	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
+	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
 	/* acknowledged == durable on the server, whatever its default */
-	r = PQexec(s->conn, "SET synchronous_commit = on");
+	r = PQexec(q->conn, "SET synchronous_commit = on");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		PQclear(r);
-		pg_drop(s, PQerrorMessage(s->conn));
+		pg_drop(q, PQerrorMessage(q->conn));
 		return mcs_error_set(err, -ENOTCONN, "registry database: %s",
-				     s->last_error);
+				     q->last_error);
 	}
 	PQclear(r);
-	s->backoff_ms = PG_BACKOFF_MIN;
+	q->backoff_ms = PG_BACKOFF_MIN;
 	return 0;
 }
 
-/* Classify a failed result; records its SQLSTATE. */
-static enum pg_kind pg_classify(store_pg *s, const PGresult *r)
+/*
+ * The -errno of a failed statement, err set.  Inside a transaction a
+ * race or a lost connection rolls it back and gives -EAGAIN (see the
+ * top); outside, a lost connection is -ENOTCONN.  Anything else: -EIO.
+ */
+static int pg_failed(pg_store *q, const PGresult *r, mcs_error *err)
 {
 	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorMessage(r) : "";
+	bool conn = !q->conn || PQstatus(q->conn) != CONNECTION_OK || !st ||
+		    strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0;
+	bool race =
+		st && (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+		       strcmp(st, "23505") == 0 || strcmp(st, "23503") == 0);
+	int k;
 
-	snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", st ? st : "");
-	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK || !st ||
-	    strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0)
-		return PG_CONN;
-	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
-	    strcmp(st, "23505") == 0 || strcmp(st, "23503") == 0)
-		return PG_RETRY;
-	return PG_FAIL;
+	if (!*msg && q->conn)
+		msg = PQerrorMessage(q->conn);
+	if (conn) {
+		bool tx = q->in_tx;
+
+		pg_drop(q, msg);
+		k = mcs_error_set(err, tx ? -EAGAIN : -ENOTCONN,
+				  "registry database connection lost: %s",
+				  q->last_error);
+	} else if (race && q->in_tx) {
+		PQclear(PQexec(q->conn, "ROLLBACK"));
+		q->in_tx = false;
+		k = mcs_error_set(err, -EAGAIN, "registry database: %s", msg);
+	} else {
+		k = mcs_error_set(err, -EIO, "registry database: %s", msg);
+	}
+	if (err)
+		err->msg[strcspn(err->msg, "\n")] = '\0';
+	return k;
 }
 
 /*
- * Run sql with text parameters.  Returns the result (caller clears) with
- * *ret_k = 0, or NULL with *ret_k = -EAGAIN (a race: retry the call),
- * -ENOTCONN (connection lost: dropped) or -EIO, err set.
+ * Run sql with text parameters (NULL: SQL NULL).  Returns the result
+ * (caller clears) with *ret_k = 0, or NULL with *ret_k < 0 (pg_failed).
  */
-static PGresult *pg_q(store_pg *s, const char *sql, int n,
+static PGresult *pg_q(pg_store *q, const char *sql, int n,
 		      const char *const *params, int *ret_k, mcs_error *err)
 {
-	PGresult *r =
-		PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r;
+	ExecStatusType st;
 
+	if (!q->conn) { /* dropped earlier in this transaction */
+		*ret_k = mcs_error_set(err, -EAGAIN,
+				       "registry database connection lost");
+		return NULL;
+	}
+	r = PQexecParams(q->conn, sql, n, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*ret_k = 0;
 		return r;
 	}
-	switch (pg_classify(s, r)) {
-	case PG_RETRY:
-		*ret_k = mcs_error_set(err, -EAGAIN, "registry database: %s",
-				       PQresultErrorMessage(r));
-		break;
-	case PG_CONN:
-		*ret_k = mcs_error_set(
-			err, -ENOTCONN, "registry database connection lost: %s",
-			r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
-		pg_drop(s,
-			r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
-		break;
-	default:
-		*ret_k = mcs_error_set(err, -EIO, "registry database: %s",
-				       PQresultErrorMessage(r));
-	}
+	*ret_k = pg_failed(q, r, err);
 	PQclear(r);
-	/* messages end with a newline */
-	if (err)
-		err->msg[strcspn(err->msg, "\n")] = '\0';
 	return NULL;
 }
 
-/* A statement whose rows are not wanted. */
-static int pg_do(store_pg *s, const char *sql, int n, const char *const *params,
-		 mcs_error *err)
+/* A statement whose rows are not wanted; its row count into *ret_rows. */
+static int pg_do(pg_store *q, const char *sql, int n, const char *const *params,
+		 long *ret_rows, mcs_error *err)
 {
 	int k;
-	PGresult *r = pg_q(s, sql, n, params, &k, err);
+	PGresult *r = pg_q(q, sql, n, params, &k, err);
 
+	if (r && ret_rows)
+		*ret_rows = strtol(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return k;
 }
 
+/* Before a read: the transaction's connection, or one for the read. */
+static int pg_read_ready(pg_store *q, mcs_error *err)
+{
+	if (q->in_tx)
+		return q->conn ? 0
+			       : mcs_error_set(err, -EAGAIN,
+					       "registry database connection "
+					       "lost");
+	return pg_ready(q, err);
+}
+
 /* ---- small helpers ----------------------------------------------------- */
 
-static int64_t pair_key(unsigned x, unsigned y)
+static void key_level(store_key key, char buf[MCS_REGISTRY_LEVEL_MAX])
 {
-	return (int64_t)x << 10 | y;
+	snprintf(buf, MCS_REGISTRY_LEVEL_MAX, "s0:c%u,c%u", STORE_KEY_X(key),
+		 STORE_KEY_Y(key));
 }
 
-static void key_level(int64_t key, char buf[MCS_REGISTRY_LEVEL_MAX])
-{
-	snprintf(buf, MCS_REGISTRY_LEVEL_MAX, "s0:c%u,c%u",
-		 (unsigned)(key >> 10), (unsigned)(key & 1023));
-}
+#define HOLDER_MAX (MCS_REGISTRY_OWNER_MAX + 3)
 
-static bool key_in_range(const store_pg *s, int64_t key)
-{
-	uint64_t idx;
-
-	return key >= 0 && key < (int64_t)1 << 20 &&
-	       mcs_pair_to_index(&s->range, (unsigned)(key >> 10),
-				 (unsigned)(key & 1023), &idx) == 0;
-}
-
-static bool key_excluded(const store_pg *s, int64_t key)
-{
-	for (size_t i = 0; i < s->n_excluded; i++)
-		if (s->excluded[i] == key)
-			return true;
-	return false;
-}
-
-/* Level -> table key: 0, -EINVAL (no pair), -ERANGE (outside range). */
-static int level_key(const store_pg *s, const char *level, int64_t *ret,
-		     mcs_error *err)
-{
-	mcs_level l;
-	unsigned x, y;
-	int k = mcs_level_parse(level, &l, err);
-
-	if (k >= 0)
-		k = mcs_pair_from_level(&l, &x, &y, err);
-	if (k < 0)
-		return k;
-	*ret = pair_key(x, y);
-	if (!key_in_range(s, *ret))
-		return mcs_error_set(err, -ERANGE,
-				     "level %s is outside the range c%u.c%u",
-				     level, s->range.lo, s->range.hi);
-	return 0;
-}
-
-static bool name_valid(const char *n)
-{
-	size_t i = 0;
-
-	for (; n[i]; i++)
-		if (!((n[i] >= 'a' && n[i] <= 'z') ||
-		      (n[i] >= 'A' && n[i] <= 'Z') ||
-		      (n[i] >= '0' && n[i] <= '9') || strchr("_.:@-", n[i])))
-			return false;
-	return i > 0 && i <= MCS_REGISTRY_OWNER_MAX;
-}
-
-static bool type_valid(const char *t)
-{
-	size_t i = 0;
-
-	for (; t[i]; i++)
-		if (!((t[i] >= 'a' && t[i] <= 'z') ||
-		      (t[i] >= 'A' && t[i] <= 'Z') ||
-		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
-			return false;
-	return i <= MCS_NAME_MAX;
-}
-
-static void holder_of(char buf[MCS_REGISTRY_OWNER_MAX + 3], const char *owner,
+static void holder_of(char buf[HOLDER_MAX], const char *owner,
 		      const char *group)
 {
-	if (group)
-		snprintf(buf, MCS_REGISTRY_OWNER_MAX + 3, "g:%s", group);
+	if (group && *group)
+		snprintf(buf, HOLDER_MAX, "g:%s", group);
 	else
-		snprintf(buf, MCS_REGISTRY_OWNER_MAX + 3, "o:%s", owner);
+		snprintf(buf, HOLDER_MAX, "o:%s", owner);
 }
 
 static const char *col(const PGresult *r, int row, int c)
@@ -407,12 +358,13 @@ static const char *col(const PGresult *r, int row, int c)
 }
 
 #define OWNER_COLS                                                             \
-	"owner, pair, group_name, kind, pid, pid_start, uid, type, created"
+	"owner, pair, group_name, kind, pid, pid_start, uid, type, created, "  \
+	"boot_id"
 
-static void row_entry(const PGresult *r, int row, mcs_registry_entry *e,
-		      int64_t *ret_key)
+static void row_owner(const PGresult *r, int row, mcs_registry_entry *e,
+		      store_key *ret_key, char *boot_id, size_t boot_size)
 {
-	int64_t key = strtoll(col(r, row, 1), NULL, 10);
+	store_key key = strtoll(col(r, row, 1), NULL, 10);
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->owner, sizeof(e->owner), "%s", col(r, row, 0));
@@ -428,10 +380,12 @@ static void row_entry(const PGresult *r, int row, mcs_registry_entry *e,
 	e->created = strtoll(col(r, row, 8), NULL, 10);
 	if (ret_key)
 		*ret_key = key;
+	if (boot_id)
+		snprintf(boot_id, boot_size, "%s", col(r, row, 9));
 }
 
-/* Add to the counters (one random shard). */
-static int pg_count(store_pg *s, int held, int released, int excluded,
+/* Add to the counters (one random shard), inside the transaction. */
+static int pg_count(pg_store *q, int held, int released, int excluded,
 		    int owners, mcs_error *err)
 {
 	char a[16], b[16], c[16], d[16], sh[16];
@@ -441,88 +395,145 @@ static int pg_count(store_pg *s, int held, int released, int excluded,
 	snprintf(b, sizeof(b), "%d", released);
 	snprintf(c, sizeof(c), "%d", excluded);
 	snprintf(d, sizeof(d), "%d", owners);
-	snprintf(sh, sizeof(sh), "%d", rand_r(&s->seed) % PG_SHARDS);
-	return pg_do(s,
+	snprintf(sh, sizeof(sh), "%d", rand_r(&q->seed) % PG_SHARDS);
+	return pg_do(q,
 		     "UPDATE mcs_counts SET held = held + $1,"
 		     " released = released + $2, excluded = excluded + $3,"
 		     " owners = owners + $4 WHERE shard = $5",
-		     5, p, err);
+		     5, p, NULL, err);
 }
 
 /* ---- transactions ------------------------------------------------------ */
 
-typedef int (*pg_body)(store_pg *s, void *arg, mcs_error *err);
-
-/*
- * Run body in one transaction, again from the start when it meets a race
- * (-EAGAIN), at most PG_ATTEMPTS times.  body returns >= 0 to commit,
- * < 0 to roll back.  Returns body's result once committed, or -errno.
- */
-static int pg_tx(store_pg *s, pg_body body, void *arg, mcs_error *err)
+static int pg_begin(store *s, mcs_error *err)
 {
-	int k = 0;
+	pg_store *q = (pg_store *)s;
+	int k;
 
-	for (int attempt = 0; attempt < PG_ATTEMPTS; attempt++) {
-		k = pg_ready(s, err);
-		if (k < 0)
-			return k;
-		k = pg_do(s, "BEGIN", 0, NULL, err);
-		if (k >= 0) {
-			k = body(s, arg, err);
-			if (k >= 0) {
-				int c = pg_do(s, "COMMIT", 0, NULL, err);
-				if (c < 0)
-					k = c;
-			} else if (s->conn) {
-				PQclear(PQexec(s->conn, "ROLLBACK"));
-			}
-		}
-		if (k != -EAGAIN)
-			return k;
-		/* a race with another host: back off a random 0-1 ms
-		 * times the attempt so that the two do not meet again */
-		usleep((useconds_t)(rand_r(&s->seed) % 1000) *
-		       (unsigned)(attempt + 1));
-	}
-	return mcs_error_prefix(
-		err, "registry: gave up after %d attempts: ", PG_ATTEMPTS);
+	if (q->in_tx)
+		return mcs_error_set(err, -EBUSY,
+				     "registry: transaction already open");
+	k = pg_ready(q, err);
+	if (k < 0)
+		return k;
+	k = pg_do(q, "BEGIN", 0, NULL, NULL, err);
+	if (k == -EAGAIN) /* never outside a transaction */
+		k = -ENOTCONN;
+	if (k >= 0)
+		q->in_tx = true;
+	return k;
 }
 
-/* ---- schema ------------------------------------------------------------ */
-
-static int pg_exec_script(store_pg *s, const char *sql, mcs_error *err)
+static int pg_commit(store *s, mcs_error *err)
 {
-	PGresult *r = PQexec(s->conn, sql);
+	pg_store *q = (pg_store *)s;
+	PGresult *r;
+	const char *st;
+	int k = 0;
+
+	if (!q->in_tx)
+		return mcs_error_set(err, -EBUSY, "registry: no transaction");
+	r = PQexec(q->conn, "COMMIT");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (PQstatus(q->conn) != CONNECTION_OK || !st) {
+			/* COMMIT was sent: its outcome is unknown */
+			pg_drop(q, PQerrorMessage(q->conn));
+			k = mcs_error_set(err, -EIO,
+					  "registry database: connection lost "
+					  "during COMMIT (outcome unknown): %s",
+					  q->last_error);
+		} else if (strcmp(st, "40001") == 0 ||
+			   strcmp(st, "40P01") == 0) {
+			k = mcs_error_set(err, -EAGAIN, "registry database: %s",
+					  PQresultErrorMessage(r));
+		} else {
+			k = mcs_error_set(err, -EIO, "registry database: %s",
+					  PQresultErrorMessage(r));
+		}
+		if (err)
+			err->msg[strcspn(err->msg, "\n")] = '\0';
+	}
+	PQclear(r);
+	q->in_tx = false;
+	return k;
+}
+
+static int pg_rollback(store *s, mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+
+	(void)err;
+	if (q->in_tx && q->conn)
+		PQclear(PQexec(q->conn, "ROLLBACK"));
+	q->in_tx = false;
+	return 0;
+}
+
+/* Durable at commit already (synchronous_commit = on). */
+static int pg_sync(store *s, mcs_error *err)
+{
+	(void)s;
+	(void)err;
+	return 0;
+}
+
+/* Unused with per_call (the rules never batch this engine), kept so the
+ * table is complete. */
+static int pg_savepoint(store *s, mcs_error *err)
+{
+	return pg_do((pg_store *)s, "SAVEPOINT mcs_call", 0, NULL, NULL, err);
+}
+
+static int pg_savepoint_end(store *s, bool keep, mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+
+	if (!keep) {
+		int k = pg_do(q, "ROLLBACK TO SAVEPOINT mcs_call", 0, NULL,
+			      NULL, err);
+		if (k < 0)
+			return k;
+	}
+	return pg_do(q, "RELEASE SAVEPOINT mcs_call", 0, NULL, NULL, err);
+}
+
+/* ---- schema and open --------------------------------------------------- */
+
+static int pg_script(pg_store *q, const char *sql, mcs_error *err)
+{
+	PGresult *r = PQexec(q->conn, sql);
 	ExecStatusType st = PQresultStatus(r);
 	int k = 0;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		k = pg_classify(s, r) == PG_RETRY ? -EAGAIN : -EIO;
-		/* a concurrent creator: 42P07 duplicate table */
-		if (strcmp(s->sqlstate, "42P07") == 0)
+		const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		k = pg_failed(q, r, err);
+		/* a concurrent creator of the schema: 42P07 duplicate
+		 * table (pg_failed rolled back the other races) */
+		if (code && strcmp(code, "42P07") == 0) {
+			PQclear(PQexec(q->conn, "ROLLBACK"));
+			q->in_tx = false;
 			k = -EAGAIN;
-		mcs_error_set(err, k, "registry schema: %s",
-			      PQresultErrorMessage(r));
-		if (err)
-			err->msg[strcspn(err->msg, "\n")] = '\0';
+		}
 	}
 	PQclear(r);
 	return k;
 }
 
-static int pg_migrate_body(store_pg *s, void *arg, mcs_error *err)
+static int pg_migrate(pg_store *q, mcs_error *err)
 {
 	_cleanup_res_ PGresult *r = NULL;
 	int version, k;
 
-	(void)arg;
-	k = pg_exec_script(s,
-			   "CREATE TABLE IF NOT EXISTS mcs_schema ("
-			   "  version INT8 PRIMARY KEY)",
-			   err);
+	k = pg_script(q,
+		      "CREATE TABLE IF NOT EXISTS mcs_schema ("
+		      "  version INT8 PRIMARY KEY)",
+		      err);
 	if (k < 0)
 		return k;
-	r = pg_q(s, "SELECT coalesce(max(version), 0) FROM mcs_schema", 0, NULL,
+	r = pg_q(q, "SELECT coalesce(max(version), 0) FROM mcs_schema", 0, NULL,
 		 &k, err);
 	if (!r)
 		return k;
@@ -540,17 +551,17 @@ static int pg_migrate_body(store_pg *s, void *arg, mcs_error *err)
 		/* the format is one of the constant migrations above */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		k = asprintf(&sql, migrations[version], s->range.lo,
-			     s->range.hi);
+		k = asprintf(&sql, migrations[version], q->range.lo,
+			     q->range.hi);
 #pragma GCC diagnostic pop
 		if (k < 0)
 			return mcs_error_set(err, -ENOMEM, "out of memory");
-		k = pg_exec_script(s, sql, err);
+		k = pg_script(q, sql, err);
 		if (k < 0)
 			return k;
 		snprintf(v, sizeof(v), "%d", version + 1);
-		k = pg_do(s, "INSERT INTO mcs_schema (version) VALUES ($1)", 1,
-			  p, err);
+		k = pg_do(q, "INSERT INTO mcs_schema (version) VALUES ($1)", 1,
+			  p, NULL, err);
 		if (k < 0)
 			return k;
 	}
@@ -558,49 +569,50 @@ static int pg_migrate_body(store_pg *s, void *arg, mcs_error *err)
 }
 
 /* The cluster's range must be ours; mark our excluded pairs. */
-static int pg_setup_body(store_pg *s, void *arg, mcs_error *err)
+static int pg_setup(pg_store *q, mcs_error *err)
 {
 	_cleanup_res_ PGresult *r = NULL;
 	char want[32];
 	int k;
 
-	(void)arg;
-	r = pg_q(s, "SELECT value FROM mcs_meta WHERE key = 'range'", 0, NULL,
+	r = pg_q(q, "SELECT value FROM mcs_meta WHERE key = 'range'", 0, NULL,
 		 &k, err);
 	if (!r)
 		return k;
-	snprintf(want, sizeof(want), "c%u.c%u", s->range.lo, s->range.hi);
+	snprintf(want, sizeof(want), "c%u.c%u", q->range.lo, q->range.hi);
 	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), want) != 0)
 		return mcs_error_set(err, -EINVAL,
 				     "the registry database hands out %s, this "
 				     "mcsd is configured for %s",
 				     PQntuples(r) ? PQgetvalue(r, 0, 0) : "?",
 				     want);
-	for (size_t i = 0; i < s->n_excluded; i++) {
-		_cleanup_res_ PGresult *q = NULL;
+	for (size_t i = 0; i < q->n_excluded; i++) {
+		_cleanup_res_ PGresult *x = NULL;
 		char key[24];
 		const char *p[] = {key};
+		bool released;
 
-		snprintf(key, sizeof(key), "%" PRId64, s->excluded[i]);
-		q = pg_q(s,
+		snprintf(key, sizeof(key), "%" PRId64, q->excluded[i]);
+		x = pg_q(q,
 			 "SELECT state FROM mcs_pairs WHERE pair = $1"
 			 " FOR UPDATE",
 			 1, p, &k, err);
-		if (!q)
+		if (!x)
 			return k;
-		/* a held pair keeps its holder; excluded when released */
-		if (PQntuples(q) != 1 ||
-		    (strcmp(PQgetvalue(q, 0, 0), "free") != 0 &&
-		     strcmp(PQgetvalue(q, 0, 0), "released") != 0))
+		/* a held pair keeps its holder; excluded when released
+		 * and this mcsd starts again */
+		if (PQntuples(x) != 1 ||
+		    (strcmp(PQgetvalue(x, 0, 0), "free") != 0 &&
+		     strcmp(PQgetvalue(x, 0, 0), "released") != 0))
 			continue;
-		bool released = strcmp(PQgetvalue(q, 0, 0), "released") == 0;
-		k = pg_do(s,
+		released = strcmp(PQgetvalue(x, 0, 0), "released") == 0;
+		k = pg_do(q,
 			  "UPDATE mcs_pairs SET state = 'excluded',"
 			  " release_seq = NULL, released_at = NULL"
 			  " WHERE pair = $1",
-			  1, p, err);
+			  1, p, NULL, err);
 		if (k >= 0)
-			k = pg_count(s, 0, released ? -1 : 0, 1, 0, err);
+			k = pg_count(q, 0, released ? -1 : 0, 1, 0, err);
 		if (k < 0)
 			return k;
 	}
@@ -622,234 +634,299 @@ static int read_machine_id(char *buf, size_t size)
 	return *buf ? 0 : -EIO;
 }
 
-int store_pg_open(const char *conninfo, const mcs_registry_config *cfg,
-		  const char *host_id, store_pg **ret, mcs_error *err)
+static bool host_valid(const char *h)
 {
-	static const mcs_cat_range def = {0, MCS_CAT_MAX};
-	store_pg *s;
-	int64_t key;
-	int k;
+	size_t i = 0;
 
-	if (!conninfo || !ret)
-		return mcs_error_set(err, -EINVAL, "registry: no database");
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	for (; h[i]; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') ||
+		      (h[i] >= 'A' && h[i] <= 'Z') ||
+		      (h[i] >= '0' && h[i] <= '9') || strchr("_.:@-", h[i])))
+			return false;
+	return i > 0 && i < 256;
+}
+
+static void pg_close(store *s);
+
+static int pg_open(const char *location, const store_config *cfg, store **ret,
+		   mcs_error *err)
+{
+	pg_store *q;
+	int k = 0;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
 		return mcs_error_set(err, -ENOMEM, "out of memory");
-	s->backoff_ms = PG_BACKOFF_MIN;
-	s->seed = (unsigned)getpid() ^ (unsigned)now_ms();
-	s->conninfo = strdup(conninfo);
-	s->range = cfg && (cfg->range.lo || cfg->range.hi) ? cfg->range : def;
-	s->excluded = calloc(1 + (cfg ? cfg->n_excluded : 0), sizeof(int64_t));
-	if (!s->conninfo || !s->excluded) {
+	q->base.ops = &store_pg_ops;
+	q->backoff_ms = PG_BACKOFF_MIN;
+	q->seed = (unsigned)getpid() ^ (unsigned)now_ms();
+	q->conninfo = strdup(location);
+	q->range = cfg->range;
+	q->n_excluded = cfg->n_excluded;
+	q->excluded = calloc(cfg->n_excluded + 1, sizeof(*q->excluded));
+	if (!q->conninfo || !q->excluded) {
 		k = mcs_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (s->range.lo >= s->range.hi || s->range.hi > MCS_CAT_MAX) {
-		k = mcs_error_set(err, -EINVAL, "invalid category range");
-		goto fail;
-	}
-	if (level_key(s, MCS_REGISTRY_RESERVED_LEVEL, &key, NULL) == 0)
-		s->excluded[s->n_excluded++] = key;
-	for (size_t i = 0; cfg && i < cfg->n_excluded; i++) {
-		k = level_key(s, cfg->excluded[i], &key, err);
-		if (k == -ERANGE)
-			continue;
-		if (k < 0) {
-			mcs_error_prefix(err, "excluded level: ");
-			goto fail;
-		}
-		s->excluded[s->n_excluded++] = key;
-	}
-	if (host_id && *host_id) {
-		if (!name_valid(host_id)) {
+	if (cfg->n_excluded)
+		memcpy(q->excluded, cfg->excluded,
+		       cfg->n_excluded * sizeof(*q->excluded));
+	if (cfg->host_id && *cfg->host_id) {
+		if (!host_valid(cfg->host_id)) {
 			k = mcs_error_set(err, -EINVAL,
-					  "invalid host id \"%.64s\"", host_id);
+					  "invalid host id \"%.64s\": want "
+					  "1-255 of [A-Za-z0-9_.:@-]",
+					  cfg->host_id);
 			goto fail;
 		}
-		snprintf(s->host, sizeof(s->host), "%s", host_id);
-	} else if ((k = read_machine_id(s->host, sizeof(s->host))) < 0) {
+		snprintf(q->host, sizeof(q->host), "%s", cfg->host_id);
+	} else if ((k = read_machine_id(q->host, sizeof(q->host))) < 0) {
 		mcs_error_set(err, k, "cannot read /etc/machine-id: %s",
 			      strerror(-k));
 		goto fail;
 	}
-	k = proc_boot_id(s->boot_id);
-	if (k < 0) {
-		mcs_error_set(err, k, "cannot read the boot id");
-		goto fail;
+	/* schema and exclusions in one transaction; hosts starting at once
+	 * race to create the schema: the losers run it again */
+	for (int attempt = 0; attempt < PG_OPEN_ATTEMPTS; attempt++) {
+		k = pg_begin(&q->base, err);
+		if (k < 0)
+			goto fail;
+		k = pg_migrate(q, err);
+		if (k >= 0)
+			k = pg_setup(q, err);
+		if (k >= 0)
+			k = pg_commit(&q->base, err);
+		else
+			pg_rollback(&q->base, NULL);
+		if (k != -EAGAIN)
+			break;
+		usleep((useconds_t)(rand_r(&q->seed) % 20000));
 	}
-	k = pg_tx(s, pg_migrate_body, NULL, err);
-	if (k >= 0)
-		k = pg_tx(s, pg_setup_body, NULL, err);
 	if (k < 0)
 		goto fail;
-	*ret = s;
+	*ret = &q->base;
 	return 0;
 fail:
-	store_pg_close(s);
+	pg_close(&q->base);
 	return k;
 }
 
-void store_pg_close(store_pg *s)
+static void pg_close(store *s)
 {
-	if (!s)
+	pg_store *q = (pg_store *)s;
+
+	if (!q)
 		return;
-	PQfinish(s->conn);
-	free(s->conninfo);
-	free(s->excluded);
-	free(s);
+	pg_rollback(s, NULL);
+	PQfinish(q->conn);
+	free(q->conninfo);
+	free(q->excluded);
+	free(q);
 }
 
-/* ---- allocate ---------------------------------------------------------- */
+/* ---- rows -------------------------------------------------------------- */
 
-struct alloc_call {
-	const mcs_registry_request *req;
-	const char *group; /* NULL when none */
-	int64_t want;	   /* explicit level's key, -1 when none */
-	char want_level[MCS_REGISTRY_LEVEL_MAX];
-	uint64_t pid_start;
-	mcs_registry_entry *ret;
-};
-
-/* The owner row of owner into e (may be NULL): 1 found, 0 not, < 0. */
-static int pg_owner(store_pg *s, const char *owner, bool lock,
-		    mcs_registry_entry *e, int64_t *ret_key, mcs_error *err)
+static int pg_owner_get(store *s, const char *owner, store_owner *ret,
+			mcs_error *err)
 {
+	pg_store *q = (pg_store *)s;
 	_cleanup_res_ PGresult *r = NULL;
 	const char *p[] = {owner};
-	mcs_registry_entry tmp;
+	int k = pg_read_ready(q, err);
+
+	if (k < 0)
+		return k;
+	/* locked inside a transaction: release deletes what it read */
+	r = pg_q(q,
+		 q->in_tx ? "SELECT " OWNER_COLS " FROM mcs_owners"
+			    " WHERE owner = $1 FOR UPDATE"
+			  : "SELECT " OWNER_COLS
+			    " FROM mcs_owners WHERE owner = $1",
+		 1, p, &k, err);
+	if (!r)
+		return k;
+	if (PQntuples(r) == 0)
+		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
+				     owner);
+	if (ret)
+		row_owner(r, 0, &ret->entry, &ret->key, ret->boot_id,
+			  sizeof(ret->boot_id));
+	return 0;
+}
+
+static int pg_owner_insert(store *s, const store_owner *row, mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+	const mcs_registry_entry *e = &row->entry;
+	bool lease = e->kind == MCS_REGISTRY_LEASE;
+	char holder[HOLDER_MAX], pair[24], pid[16], start[24], uid[16],
+		created[24];
+	const char *p[] = {
+		e->owner,
+		pair,
+		holder,
+		*e->group ? e->group : NULL,
+		lease ? "lease" : "reservation",
+		lease ? q->host : NULL,
+		lease ? row->boot_id : NULL,
+		pid,
+		start,
+		uid,
+		*e->type ? e->type : NULL,
+		created,
+	};
 	int k;
 
-	r = pg_q(s,
-		 lock ? "SELECT " OWNER_COLS " FROM mcs_owners"
-			" WHERE owner = $1 FOR UPDATE"
-		      : "SELECT " OWNER_COLS
-			" FROM mcs_owners WHERE owner = $1",
+	holder_of(holder, e->owner, e->group);
+	snprintf(pair, sizeof(pair), "%" PRId64, row->key);
+	snprintf(pid, sizeof(pid), "%d", lease ? (int)e->pid : 0);
+	snprintf(start, sizeof(start), "%" PRIu64, e->pid_start);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)e->uid);
+	snprintf(created, sizeof(created), "%" PRId64, e->created);
+	k = pg_do(q,
+		  "INSERT INTO mcs_owners (owner, pair, holder, group_name,"
+		  " kind, host, boot_id, pid, pid_start, uid, type, created)"
+		  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		  (int)ELEMENTSOF(p), p, NULL, err);
+	if (k >= 0)
+		k = pg_count(q, 0, 0, 0, 1, err);
+	return k;
+}
+
+static int pg_owner_delete(store *s, const char *owner, mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+	const char *p[] = {owner};
+	long rows = 0;
+	int k;
+
+	k = pg_do(q, "DELETE FROM mcs_owners WHERE owner = $1", 1, p, &rows,
+		  err);
+	if (k < 0)
+		return k;
+	if (rows == 0)
+		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
+				     owner);
+	return pg_count(q, 0, 0, 0, -1, err);
+}
+
+static int pg_group_count(store *s, const char *group, uint64_t *ret_n,
+			  mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+	_cleanup_res_ PGresult *r = NULL;
+	const char *p[] = {group};
+	int k = pg_read_ready(q, err);
+
+	if (k < 0)
+		return k;
+	r = pg_q(q, "SELECT count(*) FROM mcs_owners WHERE group_name = $1", 1,
+		 p, &k, err);
+	if (!r)
+		return k;
+	*ret_n = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	return 0;
+}
+
+static int pg_group_pair(store *s, const char *group, store_key *ret_key,
+			 mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+	_cleanup_res_ PGresult *r = NULL;
+	char holder[HOLDER_MAX];
+	const char *p[] = {holder};
+	int k = pg_read_ready(q, err);
+
+	if (k < 0)
+		return k;
+	holder_of(holder, NULL, group);
+	/* locked: the group's last member cannot leave meanwhile */
+	r = pg_q(q,
+		 q->in_tx ? "SELECT pair FROM mcs_pairs WHERE holder = $1"
+			    " FOR UPDATE"
+			  : "SELECT pair FROM mcs_pairs WHERE holder = $1",
 		 1, p, &k, err);
 	if (!r)
 		return k;
 	if (PQntuples(r) == 0)
 		return 0;
-	row_entry(r, 0, e ? e : &tmp, ret_key);
+	*ret_key = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	return 1;
 }
 
-static int pg_insert_owner(store_pg *s, struct alloc_call *c, int64_t key,
-			   mcs_error *err)
+static int pg_pair_holder(store *s, store_key key,
+			  char owner[MCS_REGISTRY_OWNER_MAX + 1],
+			  char group[MCS_REGISTRY_OWNER_MAX + 1],
+			  mcs_error *err)
 {
-	const mcs_registry_request *req = c->req;
-	bool lease = req->kind == MCS_REGISTRY_LEASE;
-	char holder[MCS_REGISTRY_OWNER_MAX + 3], pair[24], pid[16], start[24],
-		uid[16], now[24];
-	int64_t t = (int64_t)time(NULL);
-	const char *p[] = {
-		req->owner,
-		pair,
-		holder,
-		c->group,
-		lease ? "lease" : "reservation",
-		lease ? s->host : NULL,
-		lease ? s->boot_id : NULL,
-		pid,
-		start,
-		uid,
-		req->type && *req->type ? req->type : NULL,
-		now,
-	};
-	int k;
-
-	holder_of(holder, req->owner, c->group);
-	snprintf(pair, sizeof(pair), "%" PRId64, key);
-	snprintf(pid, sizeof(pid), "%d", lease ? (int)req->pid : 0);
-	snprintf(start, sizeof(start), "%" PRIu64, c->pid_start);
-	snprintf(uid, sizeof(uid), "%u", (unsigned)req->uid);
-	snprintf(now, sizeof(now), "%" PRId64, t);
-	k = pg_do(s,
-		  "INSERT INTO mcs_owners (owner, pair, holder, group_name,"
-		  " kind, host, boot_id, pid, pid_start, uid, type, created)"
-		  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		  (int)ELEMENTSOF(p), p, err);
-	if (k < 0)
-		return k;
-	if (c->ret) {
-		mcs_registry_entry *e = c->ret;
-
-		memset(e, 0, sizeof(*e));
-		snprintf(e->owner, sizeof(e->owner), "%s", req->owner);
-		key_level(key, e->level);
-		snprintf(e->group, sizeof(e->group), "%s",
-			 c->group ? c->group : "");
-		e->kind = req->kind;
-		e->pid = lease ? req->pid : 0;
-		e->pid_start = c->pid_start;
-		e->uid = req->uid;
-		snprintf(e->type, sizeof(e->type), "%s",
-			 req->type ? req->type : "");
-		e->created = t;
-	}
-	return 0;
-}
-
-/* -EEXIST naming who holds the pair key. */
-static int pg_in_use(store_pg *s, int64_t key, const char *level,
-		     mcs_error *err)
-{
+	pg_store *q = (pg_store *)s;
 	_cleanup_res_ PGresult *r = NULL;
 	char pair[24];
 	const char *p[] = {pair};
-	int k;
+	const char *h;
+	int k = pg_read_ready(q, err);
 
+	if (k < 0)
+		return k;
 	snprintf(pair, sizeof(pair), "%" PRId64, key);
-	r = pg_q(s, "SELECT holder FROM mcs_pairs WHERE pair = $1", 1, p, &k,
-		 NULL);
-	const char *h = r && PQntuples(r) ? col(r, 0, 0) : "o:?";
-	if (h[0] == 'g')
-		return mcs_error_set(err, -EEXIST,
-				     "level %s is in use by group %s", level,
-				     h + 2);
-	return mcs_error_set(err, -EEXIST, "level %s is in use by %s", level,
-			     *h ? h + 2 : "?");
+	r = pg_q(q,
+		 "SELECT holder FROM mcs_pairs WHERE pair = $1"
+		 " AND state = 'held'",
+		 1, p, &k, err);
+	if (!r)
+		return k;
+	*owner = *group = '\0';
+	if (PQntuples(r) == 0)
+		return mcs_error_set(err, -ENOENT, "pair not held");
+	h = col(r, 0, 0);
+	if (strlen(h) < 2)
+		return mcs_error_set(err, -EIO, "bad holder \"%s\"", h);
+	snprintf(h[0] == 'g' ? group : owner, MCS_REGISTRY_OWNER_MAX + 1, "%s",
+		 h + 2);
+	return 0;
 }
 
-/* Take the explicit pair c->want for holder: 0, -EEXIST, -EINVAL. */
-static int pg_take_want(store_pg *s, struct alloc_call *c, const char *holder,
-			mcs_error *err)
+/* Take the pair want for holder: 0, -EEXIST (held, or excluded by the
+ * configuration of another host). */
+static int pg_claim_want(pg_store *q, store_key want, const char *holder,
+			 mcs_error *err)
 {
 	_cleanup_res_ PGresult *r = NULL;
-	char pair[24];
+	char pair[24], level[MCS_REGISTRY_LEVEL_MAX];
 	const char *p[] = {pair, holder};
 	const char *state;
 	int k;
 
-	snprintf(pair, sizeof(pair), "%" PRId64, c->want);
-	r = pg_q(s, "SELECT state FROM mcs_pairs WHERE pair = $1 FOR UPDATE", 1,
+	snprintf(pair, sizeof(pair), "%" PRId64, want);
+	key_level(want, level);
+	r = pg_q(q, "SELECT state FROM mcs_pairs WHERE pair = $1 FOR UPDATE", 1,
 		 p, &k, err);
 	if (!r)
 		return k;
 	state = PQntuples(r) ? PQgetvalue(r, 0, 0) : "excluded";
-	if (strcmp(state, "excluded") == 0)
-		return mcs_error_set(err, -EINVAL,
-				     "invalid level: %s is reserved and never "
-				     "handed out",
-				     c->want_level);
 	if (strcmp(state, "held") == 0)
-		return pg_in_use(s, c->want, c->want_level, err);
-	k = pg_do(s,
+		return mcs_error_set(err, -EEXIST, "level %s is in use", level);
+	if (strcmp(state, "excluded") == 0)
+		return mcs_error_set(err, -EEXIST,
+				     "level %s is excluded in the cluster",
+				     level);
+	k = pg_do(q,
 		  "UPDATE mcs_pairs SET state = 'held', holder = $2,"
 		  " release_seq = NULL, released_at = NULL WHERE pair = $1",
-		  2, p, err);
+		  2, p, NULL, err);
 	if (k < 0)
 		return k;
-	return pg_count(s, 1, strcmp(state, "released") == 0 ? -1 : 0, 0, 0,
+	return pg_count(q, 1, strcmp(state, "released") == 0 ? -1 : 0, 0, 0,
 			err);
 }
 
 /*
  * Take a pair for holder: the never-used pair with the lowest random
  * pick, else the least recently released one; rows locked by other
- * transactions are skipped, never waited for.  *ret_key; -ENOSPC.
+ * transactions are skipped, never waited for.  -ENOSPC when none.
  */
-static int pg_take_any(store_pg *s, const char *holder, int64_t *ret_key,
-		       mcs_error *err)
+static int pg_claim_any(pg_store *q, const char *holder, store_key *ret_key,
+			mcs_error *err)
 {
 	static const char *const take[] = {
 		"UPDATE mcs_pairs SET state = 'held', holder = $1"
@@ -868,266 +945,129 @@ static int pg_take_any(store_pg *s, const char *holder, int64_t *ret_key,
 	int k;
 
 	for (size_t i = 0; i < ELEMENTSOF(take); i++) {
-		_cleanup_res_ PGresult *r = pg_q(s, take[i], 1, p, &k, err);
+		_cleanup_res_ PGresult *r = pg_q(q, take[i], 1, p, &k, err);
 
 		if (!r)
 			return k;
 		if (PQntuples(r) == 1) {
 			*ret_key = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-			return pg_count(s, 1, i == 1 ? -1 : 0, 0, 0, err);
+			return pg_count(q, 1, i == 1 ? -1 : 0, 0, 0, err);
 		}
 	}
-	return mcs_error_set(err, -ENOSPC,
-			     "registry exhausted: every level of c%u.c%u is "
-			     "in use",
-			     s->range.lo, s->range.hi);
+	return mcs_error_set(err, -ENOSPC, "no free pair");
 }
 
-static int pg_allocate_body(store_pg *s, void *arg, mcs_error *err)
+static int pg_pair_claim(store *s, store_key want, const char *owner,
+			 const char *group, store_key *ret_key, mcs_error *err)
 {
-	struct alloc_call *c = arg;
-	const mcs_registry_request *req = c->req;
-	char holder[MCS_REGISTRY_OWNER_MAX + 3], level[MCS_REGISTRY_LEVEL_MAX];
-	mcs_registry_entry cur;
-	int64_t key = c->want;
+	pg_store *q = (pg_store *)s;
+	char holder[HOLDER_MAX];
 	int k;
 
-	k = pg_owner(s, req->owner, false, &cur, NULL, err);
-	if (k < 0)
-		return k;
-	if (k > 0) {
-		if (req->uid != 0 && cur.uid != req->uid)
-			return mcs_error_set(err, -EPERM,
-					     "owner %s belongs to uid %u, not "
-					     "to uid %u",
-					     req->owner, (unsigned)cur.uid,
-					     (unsigned)req->uid);
-		if (c->want >= 0 && strcmp(c->want_level, cur.level) != 0)
-			return mcs_error_set(
-				err, -EEXIST,
-				"owner %s already holds %s, not %s", req->owner,
-				cur.level, c->want_level);
-		if (strcmp(c->group ? c->group : "", cur.group) != 0)
-			return mcs_error_set(err, -EEXIST,
-					     "owner %s already holds %s in "
-					     "group \"%s\"",
-					     req->owner, cur.level, cur.group);
-		if (c->ret)
-			*c->ret = cur;
-		return 0;
-	}
-	holder_of(holder, req->owner, c->group);
-	if (c->group) {
-		_cleanup_res_ PGresult *r = NULL;
-		const char *p[] = {holder};
-
-		/* locked: the last member cannot leave meanwhile */
-		r = pg_q(s,
-			 "SELECT pair FROM mcs_pairs WHERE holder = $1"
-			 " FOR UPDATE",
-			 1, p, &k, err);
-		if (!r)
-			return k;
-		if (PQntuples(r) == 1) {
-			key = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-			key_level(key, level);
-			if (c->want >= 0 && key != c->want)
-				return mcs_error_set(
-					err, -EEXIST,
-					"group %s holds %s, not %s", c->group,
-					level, c->want_level);
-			k = pg_insert_owner(s, c, key, err);
-			if (k >= 0)
-				k = pg_count(s, 0, 0, 0, 1, err);
-			return k < 0 ? k : 1;
-		}
-	}
-	if (c->want >= 0)
-		k = pg_take_want(s, c, holder, err);
-	else
-		k = pg_take_any(s, holder, &key, err);
-	if (k < 0)
-		return k;
-	k = pg_insert_owner(s, c, key, err);
+	holder_of(holder, owner, group);
+	if (want == STORE_KEY_ANY)
+		return pg_claim_any(q, holder, ret_key, err);
+	k = pg_claim_want(q, want, holder, err);
 	if (k >= 0)
-		k = pg_count(s, 0, 0, 0, 1, err);
-	return k < 0 ? k : 1;
-}
-
-int store_pg_allocate(store_pg *s, const mcs_registry_request *req,
-		      mcs_registry_entry *ret, mcs_error *err)
-{
-	struct alloc_call c = {.req = req, .want = -1, .ret = ret};
-	int k;
-
-	if (!s || !req)
-		return mcs_error_set(err, -EINVAL, "no request");
-	c.group = req->group && *req->group ? req->group : NULL;
-	if (!req->owner || !name_valid(req->owner))
-		return mcs_error_set(err, -EINVAL,
-				     "invalid owner \"%.64s\": want 1-255 of "
-				     "[A-Za-z0-9_.:@-]",
-				     req->owner ? req->owner : "");
-	if (c.group && !name_valid(c.group))
-		return mcs_error_set(err, -EINVAL,
-				     "invalid group \"%.64s\": want 1-255 of "
-				     "[A-Za-z0-9_.:@-]",
-				     c.group);
-	if (req->type && !type_valid(req->type))
-		return mcs_error_set(err, -EINVAL, "invalid type \"%.64s\"",
-				     req->type);
-	if (req->kind != MCS_REGISTRY_LEASE &&
-	    req->kind != MCS_REGISTRY_RESERVATION)
-		return mcs_error_set(err, -EINVAL, "invalid kind %d",
-				     (int)req->kind);
-	if (req->pid < 0)
-		return mcs_error_set(err, -EINVAL, "invalid pid %d",
-				     (int)req->pid);
-	if (req->level && *req->level) {
-		k = level_key(s, req->level, &c.want, err);
-		if (k < 0) {
-			mcs_error_prefix(err, "invalid level: ");
-			return -EINVAL;
-		}
-		key_level(c.want, c.want_level);
-		if (key_excluded(s, c.want))
-			return mcs_error_set(err, -EINVAL,
-					     "invalid level: %s is reserved "
-					     "and never handed out",
-					     req->level);
-	}
-	if (req->kind == MCS_REGISTRY_LEASE && req->pid > 0) {
-		k = proc_pid_start_time(req->pid, &c.pid_start);
-		if (k < 0)
-			return mcs_error_set(
-				err, k, "owner %s: lease pid %d: %s",
-				req->owner, (int)req->pid, strerror(-k));
-	}
-	return pg_tx(s, pg_allocate_body, &c, err);
-}
-
-/* ---- release, lookup, list, status ------------------------------------- */
-
-struct release_call {
-	const char *owner;
-	uid_t uid;
-};
-
-static int pg_release_body(store_pg *s, void *arg, mcs_error *err)
-{
-	struct release_call *c = arg;
-	mcs_registry_entry cur;
-	char pair[24], now[24], holder[MCS_REGISTRY_OWNER_MAX + 3];
-	int64_t key;
-	int k;
-
-	k = pg_owner(s, c->owner, true, &cur, &key, err);
-	if (k < 0)
-		return k;
-	if (k == 0)
-		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
-				     c->owner);
-	if (c->uid != 0 && cur.uid != c->uid)
-		return mcs_error_set(
-			err, -EPERM,
-			"owner %s belongs to uid %u, not to uid %u", c->owner,
-			(unsigned)cur.uid, (unsigned)c->uid);
-	const char *po[] = {c->owner};
-	k = pg_do(s, "DELETE FROM mcs_owners WHERE owner = $1", 1, po, err);
-	if (k < 0)
-		return k;
-	if (*cur.group) {
-		_cleanup_res_ PGresult *r = NULL;
-		const char *pg[] = {cur.group};
-
-		r = pg_q(s,
-			 "SELECT 1 FROM mcs_owners WHERE group_name = $1"
-			 " LIMIT 1",
-			 1, pg, &k, err);
-		if (!r)
-			return k;
-		if (PQntuples(r) > 0) /* other members keep the level */
-			return pg_count(s, 0, 0, 0, -1, err);
-	}
-	holder_of(holder, c->owner, *cur.group ? cur.group : NULL);
-	snprintf(pair, sizeof(pair), "%" PRId64, key);
-	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL));
-	const char *pp[] = {pair, now, holder};
-	/* holder in the WHERE: the pair is ours; the FOREIGN KEY refuses
-	 * it while a member that joined meanwhile refers to it */
-	k = pg_do(s,
-		  "UPDATE mcs_pairs SET state = 'released', holder = NULL,"
-		  " release_seq = nextval('mcs_release_seq'), released_at = $2"
-		  " WHERE pair = $1 AND holder = $3",
-		  3, pp, err);
-	if (k >= 0)
-		k = pg_count(s, -1, 1, 0, -1, err);
+		*ret_key = want;
 	return k;
 }
 
-int store_pg_release(store_pg *s, const char *owner, uid_t uid, mcs_error *err)
+static int pg_pair_release(store *s, store_key key, mcs_error *err)
 {
-	struct release_call c = {owner, uid};
-
-	if (!s || !owner)
-		return mcs_error_set(err, -EINVAL, "no owner");
-	return pg_tx(s, pg_release_body, &c, err);
-}
-
-int store_pg_lookup(store_pg *s, const char *owner, mcs_registry_entry *ret,
-		    mcs_error *err)
-{
+	pg_store *q = (pg_store *)s;
+	char pair[24], now[24];
+	const char *p[] = {pair, now};
+	long rows = 0;
 	int k;
 
-	if (!s || !owner)
-		return mcs_error_set(err, -EINVAL, "no owner");
-	k = pg_ready(s, err);
+	snprintf(pair, sizeof(pair), "%" PRId64, key);
+	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL));
+	/* the FOREIGN KEY refuses it while an owner still refers to it */
+	k = pg_do(q,
+		  "UPDATE mcs_pairs SET state = 'released', holder = NULL,"
+		  " release_seq = nextval('mcs_release_seq'), released_at = $2"
+		  " WHERE pair = $1 AND state = 'held'",
+		  2, p, &rows, err);
 	if (k < 0)
 		return k;
-	k = pg_owner(s, owner, false, ret, NULL, err);
-	if (k == 0)
-		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
-				     owner);
-	return k < 0 ? k : 0;
+	if (rows == 0)
+		return mcs_error_set(err, -ENOENT, "pair not held");
+	return pg_count(q, -1, 1, 0, 0, err);
 }
 
-int store_pg_list_page(store_pg *s, const char *after,
-		       mcs_registry_entry *entries, size_t max, size_t *ret_n,
-		       mcs_error *err)
+static int pg_list_page(store *s, const char *after,
+			mcs_registry_entry *entries, size_t max, size_t *ret_n,
+			mcs_error *err)
 {
+	pg_store *q = (pg_store *)s;
 	_cleanup_res_ PGresult *r = NULL;
 	char lim[24];
 	const char *p[] = {after ? after : "", lim};
-	int k;
+	int k = pg_read_ready(q, err);
 
-	if (!s || !entries || !ret_n || max == 0 || max > INT32_MAX)
-		return mcs_error_set(err, -EINVAL, "list: bad arguments");
-	k = pg_ready(s, err);
 	if (k < 0)
 		return k;
 	snprintf(lim, sizeof(lim), "%zu", max);
-	r = pg_q(s,
-		 "SELECT " OWNER_COLS " FROM mcs_owners WHERE owner > $1"
-		 " ORDER BY owner LIMIT $2",
+	/* COLLATE "C": bytewise, as the interface wants, whatever the
+	 * database's collation */
+	r = pg_q(q,
+		 "SELECT " OWNER_COLS " FROM mcs_owners"
+		 " WHERE owner COLLATE \"C\" > $1"
+		 " ORDER BY owner COLLATE \"C\" LIMIT $2",
 		 2, p, &k, err);
 	if (!r)
 		return k;
 	for (int i = 0; i < PQntuples(r); i++)
-		row_entry(r, i, &entries[i], NULL);
+		row_owner(r, i, &entries[i], NULL, NULL, 0);
 	*ret_n = (size_t)PQntuples(r);
 	return 0;
 }
 
-int store_pg_status(store_pg *s, mcs_registry_counts *ret, mcs_error *err)
+static int pg_lease_page(store *s, const char *after, store_lease *leases,
+			 size_t max, size_t *ret_n, mcs_error *err)
 {
+	pg_store *q = (pg_store *)s;
 	_cleanup_res_ PGresult *r = NULL;
-	uint64_t pairs = mcs_pair_count(&s->range);
-	int k;
+	char lim[24];
+	const char *p[] = {q->host, after ? after : "", lim};
+	int k = pg_read_ready(q, err);
 
-	k = pg_ready(s, err);
 	if (k < 0)
 		return k;
-	r = pg_q(s,
+	snprintf(lim, sizeof(lim), "%zu", max);
+	/* this host's leases only: another host's pids mean nothing here */
+	r = pg_q(q,
+		 "SELECT owner, pid, pid_start, boot_id FROM mcs_owners"
+		 " WHERE kind = 'lease' AND host = $1"
+		 " AND owner COLLATE \"C\" > $2"
+		 " ORDER BY owner COLLATE \"C\" LIMIT $3",
+		 3, p, &k, err);
+	if (!r)
+		return k;
+	for (int i = 0; i < PQntuples(r); i++) {
+		store_lease *l = &leases[i];
+
+		memset(l, 0, sizeof(*l));
+		snprintf(l->owner, sizeof(l->owner), "%s", col(r, i, 0));
+		l->pid = (pid_t)strtol(col(r, i, 1), NULL, 10);
+		l->pid_start = strtoull(col(r, i, 2), NULL, 10);
+		snprintf(l->boot_id, sizeof(l->boot_id), "%s", col(r, i, 3));
+	}
+	*ret_n = (size_t)PQntuples(r);
+	return 0;
+}
+
+static int pg_counts(store *s, mcs_registry_counts *ret, mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+	_cleanup_res_ PGresult *r = NULL;
+	uint64_t pairs = mcs_pair_count(&q->range);
+	int k = pg_read_ready(q, err);
+
+	if (k < 0)
+		return k;
+	r = pg_q(q,
 		 "SELECT coalesce(sum(held), 0), coalesce(sum(released), 0),"
 		 " coalesce(sum(excluded), 0), coalesce(sum(owners), 0)"
 		 " FROM mcs_counts",
@@ -1144,192 +1084,26 @@ int store_pg_status(store_pg *s, mcs_registry_counts *ret, mcs_error *err)
 	return 0;
 }
 
-/* ---- reconcile --------------------------------------------------------- */
-
-int store_pg_reconcile(store_pg *s, size_t *ret_released, mcs_error *err)
-{
-	char after[MCS_REGISTRY_OWNER_MAX + 1] = "";
-	char lim[16];
-	size_t released = 0;
-	int k, n;
-
-	snprintf(lim, sizeof(lim), "%d", PG_RECONCILE_CHUNK);
-	do {
-		_cleanup_res_ PGresult *r = NULL;
-		const char *p[] = {s->host, after, lim};
-
-		k = pg_ready(s, err);
-		if (k < 0)
-			return k;
-		/* this host's leases only: another host's pids mean
-		 * nothing here */
-		r = pg_q(s,
-			 "SELECT owner, pid, pid_start, boot_id FROM mcs_owners"
-			 " WHERE kind = 'lease' AND host = $1 AND owner > $2"
-			 " ORDER BY owner LIMIT $3",
-			 3, p, &k, err);
-		if (!r)
-			return k;
-		n = PQntuples(r);
-		for (int i = 0; i < n; i++) {
-			pid_t pid = (pid_t)strtol(col(r, i, 1), NULL, 10);
-			uint64_t want = strtoull(col(r, i, 2), NULL, 10), now;
-			bool gone = strcmp(col(r, i, 3), s->boot_id) != 0;
-
-			if (!gone && pid > 0)
-				gone = proc_pid_start_time(pid, &now) ==
-					       -ESRCH ||
-				       (want != 0 && now != want);
-			if (!gone)
-				continue;
-			k = store_pg_release(s, col(r, i, 0), 0, err);
-			if (k == -ENOENT) /* released meanwhile */
-				continue;
-			if (k < 0)
-				return k;
-			released++;
-		}
-		if (n > 0)
-			snprintf(after, sizeof(after), "%s", col(r, n - 1, 0));
-	} while (n == PG_RECONCILE_CHUNK);
-	if (ret_released)
-		*ret_released = released;
-	return 0;
-}
-
-/* ---- import (mcsd migrate) --------------------------------------------- */
-
-int store_pg_begin(store_pg *s, mcs_error *err)
-{
-	int k = pg_ready(s, err);
-
-	if (k >= 0)
-		k = pg_do(s, "BEGIN", 0, NULL, err);
-	s->in_tx = k >= 0;
-	return k;
-}
-
-int store_pg_commit(store_pg *s, mcs_error *err)
-{
-	int k = pg_do(s, "COMMIT", 0, NULL, err);
-
-	s->in_tx = false;
-	return k;
-}
-
-void store_pg_rollback(store_pg *s)
-{
-	if (s->in_tx && s->conn)
-		PQclear(PQexec(s->conn, "ROLLBACK"));
-	s->in_tx = false;
-}
-
-int store_pg_import(store_pg *s, const mcs_registry_entry *e,
-		    const char *boot_id, mcs_error *err)
-{
-	_cleanup_res_ PGresult *r = NULL;
-	const char *group = *e->group ? e->group : NULL;
-	char holder[MCS_REGISTRY_OWNER_MAX + 3], pair[24], pid[16], start[24],
-		uid[16], created[24];
-	bool lease = e->kind == MCS_REGISTRY_LEASE;
-	mcs_registry_entry cur;
-	int64_t key;
-	int k;
-
-	k = level_key(s, e->level, &key, err);
-	if (k < 0)
-		return mcs_error_prefix(err, "owner %s: ", e->owner);
-	k = pg_owner(s, e->owner, true, &cur, NULL, err);
-	if (k < 0)
-		return k;
-	if (k > 0)
-		return mcs_error_set(err, -EEXIST,
-				     "owner %s already holds %s in the "
-				     "cluster (here %s)",
-				     e->owner, cur.level, e->level);
-	holder_of(holder, e->owner, group);
-	snprintf(pair, sizeof(pair), "%" PRId64, key);
-	if (group) {
-		const char *ph[] = {holder};
-
-		r = pg_q(s, "SELECT pair FROM mcs_pairs WHERE holder = $1", 1,
-			 ph, &k, err);
-		if (!r)
-			return k;
-		if (PQntuples(r) == 1 &&
-		    strtoll(PQgetvalue(r, 0, 0), NULL, 10) != key) {
-			char other[MCS_REGISTRY_LEVEL_MAX];
-
-			key_level(strtoll(PQgetvalue(r, 0, 0), NULL, 10),
-				  other);
-			return mcs_error_set(err, -EEXIST,
-					     "owner %s: group %s holds %s in "
-					     "the cluster, not %s",
-					     e->owner, group, other, e->level);
-		}
-		PQclear(r);
-		r = NULL;
-	}
-	const char *pq[] = {pair};
-	r = pg_q(s,
-		 "SELECT state, holder FROM mcs_pairs WHERE pair = $1"
-		 " FOR UPDATE",
-		 1, pq, &k, err);
-	if (!r)
-		return k;
-	const char *state = PQntuples(r) ? PQgetvalue(r, 0, 0) : "excluded";
-	if (strcmp(state, "held") == 0) {
-		if (strcmp(col(r, 0, 1), holder) != 0)
-			return mcs_error_set(
-				err, -EEXIST,
-				"owner %s: level %s is held by %s in the "
-				"cluster",
-				e->owner, e->level, col(r, 0, 1));
-		/* another member of the same group, imported before */
-	} else if (strcmp(state, "excluded") == 0) {
-		return mcs_error_set(err, -EEXIST,
-				     "owner %s: level %s is excluded in the "
-				     "cluster",
-				     e->owner, e->level);
-	} else {
-		const char *pu[] = {pair, holder};
-
-		k = pg_do(s,
-			  "UPDATE mcs_pairs SET state = 'held', holder = $2,"
-			  " release_seq = NULL, released_at = NULL"
-			  " WHERE pair = $1",
-			  2, pu, err);
-		if (k >= 0)
-			k = pg_count(s, 1,
-				     strcmp(state, "released") == 0 ? -1 : 0, 0,
-				     0, err);
-		if (k < 0)
-			return k;
-	}
-	snprintf(pid, sizeof(pid), "%d", lease ? (int)e->pid : 0);
-	snprintf(start, sizeof(start), "%" PRIu64, e->pid_start);
-	snprintf(uid, sizeof(uid), "%u", (unsigned)e->uid);
-	snprintf(created, sizeof(created), "%" PRId64, e->created);
-	const char *p[] = {
-		e->owner,
-		pair,
-		holder,
-		group,
-		lease ? "lease" : "reservation",
-		lease ? s->host : NULL,
-		lease ? (boot_id ? boot_id : s->boot_id) : NULL,
-		pid,
-		start,
-		uid,
-		*e->type ? e->type : NULL,
-		created,
-	};
-	k = pg_do(s,
-		  "INSERT INTO mcs_owners (owner, pair, holder, group_name,"
-		  " kind, host, boot_id, pid, pid_start, uid, type, created)"
-		  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		  (int)ELEMENTSOF(p), p, err);
-	if (k >= 0)
-		k = pg_count(s, 0, 0, 0, 1, err);
-	return k;
-}
+const struct store_ops store_pg_ops = {
+	.name = "postgresql",
+	.per_call = true,
+	.open = pg_open,
+	.close = pg_close,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.sync = pg_sync,
+	.savepoint = pg_savepoint,
+	.savepoint_end = pg_savepoint_end,
+	.owner_get = pg_owner_get,
+	.owner_insert = pg_owner_insert,
+	.owner_delete = pg_owner_delete,
+	.group_count = pg_group_count,
+	.group_pair = pg_group_pair,
+	.pair_holder = pg_pair_holder,
+	.pair_claim = pg_pair_claim,
+	.pair_release = pg_pair_release,
+	.list_page = pg_list_page,
+	.lease_page = pg_lease_page,
+	.counts = pg_counts,
+};

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_pg_hosts.c - three "hosts" on one PostgreSQL registry under load,
- * with crashes in the middle; prints TAP.
+ * test_pg_hosts.c - three mcsd "hosts" on one PostgreSQL registry under
+ * load, with crashes in the middle; prints TAP.
  *
- * Each host (its own host id) runs 8 workers, each a process with its own
- * connection, that allocate and release for a bounded time: new owners,
- * and a few shared owners that every worker of every host asks for.
- * Every acknowledgement is logged by the worker the moment it gets it
- * (monotonic time), every release the moment before it is sent.  In the
- * middle, host 1's processes are killed with SIGKILL and started again,
- * and the database is restarted with `pg_ctl restart -m immediate` (a
- * crash: recovery from its WAL).  Then the checks:
+ * Three real mcsd daemons (different --host-id and sockets, one
+ * database) serve 8 clients each, every client a process of its own that
+ * allocates and releases for a bounded time through the public client
+ * API: new owners, and a few shared owners that every client of every
+ * host asks for.  Every acknowledgement is logged by the client the
+ * moment it gets it (monotonic time), every release the moment before it
+ * is sent.  A quarter in, host 1's mcsd is killed with SIGKILL and
+ * started again; half way the database is restarted with `pg_ctl restart
+ * -m immediate` (a crash: recovery from its WAL).  Then the checks:
  *  - in the database, no pair is referred to by two holders;
  *  - from the acknowledgements: no two owners ever held the same level
  *    at the same time (interval from the acknowledged allocation to the
@@ -18,7 +19,7 @@
  *  - every acknowledged allocation not released since is in the database
  *    with the acknowledged level (nothing acknowledged was lost);
  *  - a shared owner got one level on every host;
- *  - the counters of Status equal the rows.
+ *  - every host's Status counts the held pairs in the database.
  * MCS_PG_HOSTS_SECONDS sets the run time (default 4).
  */
 #include <errno.h>
@@ -32,7 +33,7 @@
 #include <time.h>
 
 #include "pgtest.h"
-#include "store_pg.h"
+#include <mcs/client.h>
 
 #define HOSTS	3
 #define WORKERS 8
@@ -81,82 +82,118 @@ static void logline(int fd, const char *fmt, ...)
 		_exit(3);
 }
 
-/* One worker: allocate and release until the deadline. */
-static void worker(const char *ci, int host, int gen, int w, int64_t end,
-		   const char *dir)
+static const char *mcsd_path(void)
 {
-	mcs_registry_config cfg = {0};
-	char path[512], host_id[32], held[64][40], owner[40];
-	mcs_error err = {0};
-	store_pg *s = NULL;
+	const char *m = getenv("MCSD");
+
+	return m ? m : "build/bin/mcsd";
+}
+
+/* Start host h's mcsd on ci; its pid.  Waits until it answers. */
+static pid_t start_mcsd(const char *ci, const char *dir, int h)
+{
+	char sock[256], uri[1100], host[32], log[300];
+	pid_t pid;
+
+	snprintf(sock, sizeof(sock), "%s/h%d.sock", dir, h);
+	snprintf(uri, sizeof(uri), "pg:%s", ci);
+	snprintf(host, sizeof(host), "host-%d", h);
+	snprintf(log, sizeof(log), "%s/mcsd-h%d.log", dir, h);
+	unlink(sock);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execl(mcsd_path(), "mcsd", "--socket", sock, "--registry", uri,
+		      "--host-id", host, "--range", RANGE, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		mcs_client *c = NULL;
+		mcs_status st;
+
+		if (mcs_client_connect(sock, &c, NULL) == 0 &&
+		    mcs_client_status(c, &st, NULL) == 0) {
+			mcs_client_free(c);
+			break;
+		}
+		mcs_client_free(c);
+		usleep(25 * 1000);
+	}
+	return pid;
+}
+
+/* One client of host h: allocate and release until the deadline,
+ * reconnecting when its mcsd goes away. */
+static void worker(int host, int w, int64_t end, const char *dir)
+{
+	char path[512], sock[256], held[64][64], owner[64];
+	mcs_client *c = NULL;
 	unsigned seed = (unsigned)getpid();
 	int fd, n_held = 0, k;
 
-	snprintf(path, sizeof(path), "%s/h%d-g%d-w%d.log", dir, host, gen, w);
+	snprintf(path, sizeof(path), "%s/h%d-w%d.log", dir, host, w);
+	snprintf(sock, sizeof(sock), "%s/h%d.sock", dir, host);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		_exit(2);
-	mcs_cat_range_parse(RANGE, &cfg.range, NULL);
-	snprintf(host_id, sizeof(host_id), "host-%d", host);
-	while (store_pg_open(ci, &cfg, host_id, &s, &err) < 0) {
-		if (now_ns() > end)
-			_exit(0);
-		usleep(50 * 1000);
-	}
 	for (unsigned i = 0; now_ns() < end; i++) {
-		mcs_registry_entry e;
-		mcs_registry_request req = {
-			.kind = MCS_REGISTRY_RESERVATION,
-		};
+		mcs_alloc_request req = {.persistent = true};
+		mcs_lease e;
 		unsigned r = rand_r(&seed) % 16;
 
+		if (!c) {
+			if (mcs_client_connect(sock, &c, NULL) < 0) {
+				c = NULL;
+				usleep(20 * 1000);
+				continue;
+			}
+			mcs_client_set_timeout(c, 10000);
+		}
 		if (r == 0) {
 			snprintf(owner, sizeof(owner), "shared-%u",
 				 rand_r(&seed) % SHARED);
 			req.owner = owner;
-			if (store_pg_allocate(s, &req, &e, NULL) >= 0)
+			k = mcs_client_allocate(c, &req, &e, NULL);
+			if (k >= 0)
 				logline(fd, "S %s %s %" PRId64 "\n", owner,
 					e.level, now_ns());
 		} else if (r < 8 && n_held > 0) {
 			int j = (int)(rand_r(&seed) % (unsigned)n_held);
 
 			logline(fd, "R %s %" PRId64 "\n", held[j], now_ns());
-			k = store_pg_release(s, held[j], 0, NULL);
+			k = mcs_client_release(c, held[j], NULL);
 			if (k >= 0 || k == -ENOENT) {
 				logline(fd, "r %s\n", held[j]);
 				memcpy(held[j], held[--n_held],
 				       sizeof(held[j]));
-			} else {
-				usleep(20 * 1000);
 			}
 		} else if (n_held < 64) {
-			snprintf(owner, sizeof(owner), "h%d-g%d-w%d-%u", host,
-				 gen, w, i);
+			snprintf(owner, sizeof(owner), "h%d-w%d-p%d-%u", host,
+				 w, (int)getpid(), i);
 			req.owner = owner;
-			k = store_pg_allocate(s, &req, &e, NULL);
+			k = mcs_client_allocate(c, &req, &e, NULL);
 			if (k >= 0) {
 				logline(fd, "A %s %s %" PRId64 "\n", owner,
 					e.level, now_ns());
 				snprintf(held[n_held++], sizeof(held[0]), "%s",
 					 owner);
-			} else if (k != -ENOSPC) {
-				/* database down: the next call retries */
-				usleep(20 * 1000);
 			}
+		} else {
+			continue;
+		}
+		if (k < 0 && k != -ENOSPC && k != -ENOENT) {
+			/* daemon gone or database down: a fresh connection
+			 * after a pause (the call was not acknowledged) */
+			mcs_client_free(c);
+			c = NULL;
+			usleep(20 * 1000);
 		}
 	}
-	store_pg_close(s);
+	mcs_client_free(c);
 	_exit(0);
-}
-
-static void start_host(const char *ci, int host, int gen, int64_t end,
-		       const char *dir, pid_t pids[WORKERS])
-{
-	for (int w = 0; w < WORKERS; w++) {
-		pids[w] = fork();
-		if (pids[w] == 0)
-			worker(ci, host, gen, w, end, dir);
-	}
 }
 
 /* ---- checks ------------------------------------------------------------ */
@@ -235,12 +272,9 @@ int main(int argc, char **argv)
 {
 	const char *ci;
 	const char *secs = getenv("MCS_PG_HOSTS_SECONDS");
-	int64_t dur = (secs ? atoi(secs) : 4) * 1000000000LL, start, end;
-	pid_t pids[HOSTS][WORKERS], again[WORKERS];
+	int64_t dur = (secs ? atoi(secs) : 4) * 1000000000LL, end;
+	pid_t daemons[HOSTS], workers[HOSTS][WORKERS];
 	char dir[] = "/tmp/mcs-pg-hosts.XXXXXX";
-	mcs_registry_config cfg = {0};
-	mcs_error err = {0};
-	store_pg *s = NULL;
 	int st;
 
 	(void)argc;
@@ -248,24 +282,21 @@ int main(int argc, char **argv)
 	ci = pgtest_fresh_db("t_hosts3");
 	if (!mkdtemp(dir))
 		return 1;
-	/* create the schema once, so the 24 workers do not race for it */
-	mcs_cat_range_parse(RANGE, &cfg.range, NULL);
-	if (store_pg_open(ci, &cfg, "host-0", &s, &err) < 0) {
-		printf("Bail out! open: %s\n", err.msg);
-		return 1;
-	}
-	start = now_ns();
-	end = start + dur;
 	for (int h = 0; h < HOSTS; h++)
-		start_host(ci, h, 0, end, dir, pids[h]);
+		daemons[h] = start_mcsd(ci, dir, h);
+	end = now_ns() + dur;
+	for (int h = 0; h < HOSTS; h++)
+		for (int w = 0; w < WORKERS; w++) {
+			workers[h][w] = fork();
+			if (workers[h][w] == 0)
+				worker(h, w, end, dir);
+		}
 
-	/* a quarter in: host 1 dies (kill -9) and comes back */
+	/* a quarter in: host 1's mcsd dies (kill -9) and comes back */
 	usleep((useconds_t)(dur / 4000));
-	for (int w = 0; w < WORKERS; w++)
-		kill(pids[1][w], SIGKILL);
-	for (int w = 0; w < WORKERS; w++)
-		waitpid(pids[1][w], &st, 0);
-	start_host(ci, 1, 1, end, dir, again);
+	kill(daemons[1], SIGKILL);
+	waitpid(daemons[1], &st, 0);
+	daemons[1] = start_mcsd(ci, dir, 1);
 	/* half way: the database crashes and recovers */
 	usleep((useconds_t)(dur / 4000));
 	int rc = pgtest_ctl("restart -m immediate");
@@ -273,10 +304,7 @@ int main(int argc, char **argv)
 
 	for (int h = 0; h < HOSTS; h++)
 		for (int w = 0; w < WORKERS; w++)
-			if (h != 1)
-				waitpid(pids[h][w], &st, 0);
-	for (int w = 0; w < WORKERS; w++)
-		waitpid(again[w], &st, 0);
+			waitpid(workers[h][w], &st, 0);
 
 	read_logs(dir);
 	size_t n_alloc = 0, n_rel = 0;
@@ -365,24 +393,33 @@ int main(int argc, char **argv)
 	    "same owner, same level on every host (%zu answers, %zu differ)",
 	    shared, split);
 
-	mcs_registry_counts counts;
-	int k = store_pg_status(s, &counts, &err);
-	if (k < 0) /* its connection died with the database: once more */
-		k = store_pg_status(s, &counts, &err);
-	if (k < 0) {
-		usleep(200 * 1000);
-		k = store_pg_status(s, &counts, &err);
-	}
+	/* Status of every host (the daemons reconnected after the crash)
+	 * against the rows */
 	long long held = pgtest_int(ci, "SELECT count(*) FROM mcs_pairs"
 					" WHERE state = 'held'");
-	long long owners = pgtest_int(ci, "SELECT count(*) FROM mcs_owners");
-	tap(k == 0 && (long long)counts.used == held &&
-		    (long long)counts.owners == owners,
-	    "Status counters equal the rows (used %llu/%lld, owners "
-	    "%llu/%lld)",
-	    (unsigned long long)counts.used, held,
-	    (unsigned long long)counts.owners, owners);
-	store_pg_close(s);
+	for (int h = 0; h < HOSTS; h++) {
+		char sock[256];
+		mcs_client *cl = NULL;
+		mcs_status stat = {0};
+		int k = -1;
+
+		snprintf(sock, sizeof(sock), "%s/h%d.sock", dir, h);
+		for (int i = 0; i < 100 && k < 0; i++) {
+			if (mcs_client_connect(sock, &cl, NULL) == 0)
+				k = mcs_client_status(cl, &stat, NULL);
+			mcs_client_free(cl);
+			cl = NULL;
+			if (k < 0)
+				usleep(50 * 1000);
+		}
+		tap(k == 0 && (long long)stat.used == held,
+		    "host %d: Status used %llu = %lld held pairs", h,
+		    (unsigned long long)stat.used, held);
+	}
+	for (int h = 0; h < HOSTS; h++) {
+		kill(daemons[h], SIGTERM);
+		waitpid(daemons[h], &st, 0);
+	}
 
 	printf("1..%d\n", n_test);
 	if (n_fail == 0) {
