@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate.h"
 #include "server.h"
 
 static int verbose;
@@ -35,7 +36,10 @@ static void usage(FILE *f)
 	      "  --foreground    stay in the foreground (the only mode)\n"
 	      "  -n              check the configuration and exit\n"
 	      "  -v              log more (repeat for debug)\n"
-	      "  -h, --help      this help\n",
+	      "  -h, --help      this help\n"
+	      "       mcsd migrate --from sqlite:PATH --to postgresql://...\n"
+	      "                  copy a registry into another, all or "
+	      "nothing\n",
 	      f);
 }
 
@@ -46,6 +50,57 @@ static int set(char *dst, size_t size, const char *opt, const char *val)
 		return -1;
 	}
 	memcpy(dst, val, strlen(val) + 1);
+	return 0;
+}
+
+/* mcsd migrate --from LOC --to LOC [--range R] [--host-id ID] */
+static int migrate_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"range", required_argument, NULL, 'r'},
+		{"host-id", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *from = NULL, *to = NULL, *range = MCS_DEFAULT_RANGE;
+	const char *host = NULL;
+	mcs_error err = {0};
+	int c, k;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'r':
+			range = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'h':
+		default:
+			fputs("Usage: mcsd migrate --from sqlite:PATH --to "
+			      "postgresql://... [--range R] [--host-id ID]\n",
+			      c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (!from || !to || optind < argc) {
+		fputs("mcsd migrate: --from and --to are required\n", stderr);
+		return 2;
+	}
+	k = migrate_run(from, to, range, host, stderr, &err);
+	if (k < 0) {
+		fprintf(stderr, "mcsd migrate: %s\n", err.msg);
+		return 1;
+	}
+	printf("migrated %d owner(s) from %s\n", k, from);
 	return 0;
 }
 
@@ -69,6 +124,8 @@ int main(int argc, char **argv)
 	mcs_error err = {0};
 	int c, rc;
 
+	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+		return migrate_main(argc - 1, argv + 1);
 	mcs_server_config_init(&cfg);
 	/* Flags override the file: remember them, apply after loading. */
 	memset(&flags, 0, sizeof(flags));
