@@ -210,9 +210,13 @@ static void *sync_main(void *arg)
 		mcs_error err = {0};
 		int r = mcs_registry_sync(s->reg, &err);
 		if (r < 0)
-			log_msg(MCS_LOG_ERR, "registry: %s: stopping", err.msg);
+			log_msg(MCS_LOG_ERR, "registry: %s%s", err.msg,
+				r == -ENOTCONN ? "" : ": stopping");
 		pthread_mutex_lock(&s->lock);
-		if (r < 0)
+		/* -ENOTCONN: a registry database unreachable; its batches
+		 * fail (their outcome is unknown: nothing was answered) and
+		 * the daemon goes on, failing closed until it is back */
+		if (r < 0 && r != -ENOTCONN)
 			s->sync_error = r;
 		while (b) {
 			struct batch *next = b->next;

@@ -205,7 +205,8 @@ static int registry_op_end(mcs_registry *r, int k, mcs_error *err)
 		return k;
 	}
 	c = ops->commit(r->store, err);
-	if (c >= 0)
+	/* inside a batch of a per_call engine the batch's sync covers it */
+	if (c >= 0 && !r->in_batch)
 		c = ops->sync(r->store, err);
 	return c < 0 ? c : k;
 }

@@ -34,17 +34,19 @@
  *  left, as the sqlite engine does.
  *
  * Transactions: READ COMMITTED on PostgreSQL (SERIALIZABLE on
- * CockroachDB), synchronous_commit = on for the session: commit returns
- * 0 only once the commit is durable on the server (and on its
- * synchronous standbys, when configured), so sync has nothing to do.
- * The engine is per_call: the rules give each call a transaction of its
- * own.  Races between hosts surface as a serialization failure (40001),
- * a deadlock (40P01), a unique or foreign key violation (23505, 23503:
- * two hosts creating the same owner or group, a member joining a group
- * as its last member leaves) or a lost connection before COMMIT: the
- * transaction is rolled back and the operation returns -EAGAIN, and the
- * rules run the call again from begin.  Those retries depend on
- * contention on one owner or group, never on how full the registry is.
+ * CockroachDB).  The engine is per_call: the rules give each call a
+ * transaction of its own.  Commits are asynchronous (synchronous_commit
+ * = off: visible at once, not yet flushed); sync makes every commit so
+ * far durable with one synchronous commit on its own connection (see
+ * pg_sync), once per batch of the server, which answers no call of the
+ * batch before that: an acknowledged call is durable on the server (and
+ * on its synchronous standbys, when configured).  Races between hosts surface
+ * as a serialization failure (40001), a deadlock (40P01), a unique or foreign
+ * key violation (23505, 23503: two hosts creating the same owner or group, a
+ * member joining a group as its last member leaves) or a lost connection before
+ * COMMIT: the transaction is rolled back and the operation returns -EAGAIN, and
+ * the rules run the call again from begin.  Those retries depend on contention
+ * on one owner or group, never on how full the registry is.
  *
  * The database unreachable: begin and every read fail with -ENOTCONN
  * (mcsd answers StorageError; nothing falls back to local state); the
@@ -58,6 +60,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +146,11 @@ static const char *const migrations[] = {
 	"  owners INT8 NOT NULL DEFAULT 0"
 	");"
 	"CREATE SEQUENCE mcs_release_seq;"
+	/* one row per host: its sync writes there (see pg_sync) */
+	"CREATE TABLE mcs_hosts ("
+	"  host TEXT PRIMARY KEY,"
+	"  seen INT8 NOT NULL"
+	");"
 	"INSERT INTO mcs_counts (shard)"
 	"  SELECT s FROM generate_series(0, 63) AS s;"
 	"INSERT INTO mcs_meta (key, value) VALUES ('range', 'c%1$u.c%2$u');"
@@ -167,6 +175,9 @@ typedef struct pg_store {
 	char last_error[256]; /* why the connection is down */
 	bool in_tx;	      /* between begin and commit/rollback */
 	unsigned seed;	      /* counter shards */
+	atomic_bool up;	      /* conn is connected (read by sync) */
+	/* sync's own connection, used only by the thread that syncs */
+	PGconn *sync_conn;
 } pg_store;
 
 static int64_t now_ms(void)
@@ -185,14 +196,24 @@ static void PQclearp(PGresult **r)
 
 /* ---- connection -------------------------------------------------------- */
 
+/* Drop the connection.  The next call may reconnect at once when it was
+ * a working connection that broke (a restarted server); after a failed
+ * attempt to connect it waits for the backoff, doubled each time. */
 static void pg_drop(pg_store *q, const char *why)
 {
+	bool was_up = atomic_load(&q->up);
+
 	snprintf(q->last_error, sizeof(q->last_error), "%s",
 		 why && *why ? why : "connection lost");
 	q->last_error[strcspn(q->last_error, "\n")] = '\0';
 	PQfinish(q->conn);
 	q->conn = NULL;
+	atomic_store(&q->up, false);
 	q->in_tx = false; /* the server rolls it back */
+	if (was_up) {
+		q->next_try_ms = 0;
+		return;
+	}
 	q->next_try_ms = now_ms() + q->backoff_ms;
 	q->backoff_ms = q->backoff_ms * 2 > PG_BACKOFF_MAX ? PG_BACKOFF_MAX
 							   : q->backoff_ms * 2;
@@ -233,16 +254,18 @@ static int pg_ready(pg_store *q, mcs_error *err)
 				     q->last_error);
 	}
 	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
-	/* acknowledged == durable on the server, whatever its default */
-	r = PQexec(q->conn, "SET synchronous_commit = on");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		PQclear(r);
+	/* commits are visible at once and made durable by the next sync
+	 * (pg_sync); an engine that refuses the setting (CockroachDB) is
+	 * durable at every commit anyway */
+	r = PQexec(q->conn, "SET synchronous_commit = off");
+	PQclear(r);
+	if (PQstatus(q->conn) != CONNECTION_OK) {
 		pg_drop(q, PQerrorMessage(q->conn));
 		return mcs_error_set(err, -ENOTCONN, "registry database: %s",
 				     q->last_error);
 	}
-	PQclear(r);
 	q->backoff_ms = PG_BACKOFF_MIN;
+	atomic_store(&q->up, true);
 	return 0;
 }
 
@@ -470,12 +493,65 @@ static int pg_rollback(store *s, mcs_error *err)
 	return 0;
 }
 
-/* Durable at commit already (synchronous_commit = on). */
+/*
+ * Make every commit so far durable: one small write of this host's row in
+ * mcs_hosts committed with synchronous_commit = on, on sync's own
+ * connection.  Its commit record comes after the commit record of every
+ * transaction that committed before sync started (on any connection, of
+ * any host), and PostgreSQL flushes its WAL in order up to that record
+ * (and waits for the synchronous standbys to have it): so those commits
+ * are durable when this returns 0.  One WAL flush per batch of mcsd
+ * instead of one per call.  Runs in the server's sync thread.
+ */
 static int pg_sync(store *s, mcs_error *err)
 {
-	(void)s;
-	(void)err;
-	return 0;
+	static const char *const keys[] = {"dbname", "connect_timeout",
+					   "application_name", NULL};
+	pg_store *q = (pg_store *)s;
+	char now[24];
+	const char *p[] = {q->host, now};
+	const char *vals[] = {q->conninfo, "5", "mcsd-sync", NULL};
+	int k = 0;
+
+	if (!atomic_load(&q->up)) /* the database is down: fail fast */
+		return mcs_error_set(err, -ENOTCONN,
+				     "registry database unreachable");
+	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL));
+	/* a connection that died since the last sync (a restart of the
+	 * server) shows only when used: then once more on a new one */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r;
+
+		if (!q->sync_conn || PQstatus(q->sync_conn) != CONNECTION_OK) {
+			PQfinish(q->sync_conn);
+			q->sync_conn = PQconnectdbParams(keys, vals, 1);
+			if (!q->sync_conn)
+				return mcs_error_set(err, -ENOMEM,
+						     "out of memory");
+			PQsetNoticeProcessor(q->sync_conn, pg_notice, NULL);
+			PQclear(PQexec(q->sync_conn,
+				       "SET synchronous_commit = on"));
+		}
+		r = PQexecParams(q->sync_conn,
+				 "UPDATE mcs_hosts SET seen = $2"
+				 " WHERE host = $1",
+				 2, NULL, p, NULL, NULL, 0);
+		k = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -ENOTCONN;
+		if (k < 0)
+			mcs_error_set(err, k, "registry database: sync: %s",
+				      PQresultErrorMessage(r)[0]
+					      ? PQresultErrorMessage(r)
+					      : PQerrorMessage(q->sync_conn));
+		PQclear(r);
+		if (k == 0)
+			break;
+		/* libpq may still call a connection the server closed OK */
+		PQfinish(q->sync_conn);
+		q->sync_conn = NULL;
+	}
+	if (k < 0 && err)
+		err->msg[strcspn(err->msg, "\n")] = '\0';
+	return k;
 }
 
 /* Unused with per_call (the rules never batch this engine), kept so the
@@ -580,6 +656,24 @@ static int pg_setup(pg_store *q, mcs_error *err)
 	if (!r)
 		return k;
 	snprintf(want, sizeof(want), "c%u.c%u", q->range.lo, q->range.hi);
+	{
+		_cleanup_res_ PGresult *h = NULL;
+		const char *ph[] = {q->host};
+
+		h = pg_q(q, "SELECT 1 FROM mcs_hosts WHERE host = $1", 1, ph,
+			 &k, err);
+		if (!h)
+			return k;
+		/* two mcsd with one host id starting at once: the loser
+		 * meets the primary key and runs open again */
+		if (PQntuples(h) == 0)
+			k = pg_do(q,
+				  "INSERT INTO mcs_hosts (host, seen)"
+				  " VALUES ($1, 0)",
+				  1, ph, NULL, err);
+		if (k < 0)
+			return k;
+	}
 	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), want) != 0)
 		return mcs_error_set(err, -EINVAL,
 				     "the registry database hands out %s, this "
@@ -719,6 +813,7 @@ static void pg_close(store *s)
 		return;
 	pg_rollback(s, NULL);
 	PQfinish(q->conn);
+	PQfinish(q->sync_conn);
 	free(q->conninfo);
 	free(q->excluded);
 	free(q);

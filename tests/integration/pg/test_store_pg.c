@@ -354,7 +354,11 @@ static void test_unreachable(void **state)
 	}
 	assert_int_equal(k, 0);
 	assert_string_equal(l.level, a.level);
-	assert_int_equal(alloc(s, "after", NULL), 1);
+	mcs_registry_request req = {.owner = "after",
+				    .kind = MCS_REGISTRY_RESERVATION};
+	k = mcs_registry_allocate(s, &req, NULL, &err);
+	if (k != 1)
+		fail_msg("allocate after the restart: %d %s", k, err.msg);
 	mcs_registry_close(s);
 }
 
