@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migrate.h"
+#include "store_migrate.h"
 #include "server.h"
 
 static int verbose;
@@ -95,7 +95,7 @@ static int migrate_main(int argc, char **argv)
 		fputs("mcsd migrate: --from and --to are required\n", stderr);
 		return 2;
 	}
-	k = migrate_run(from, to, range, host, stderr, &err);
+	k = store_migrate(from, to, range, host, stderr, &err);
 	if (k < 0) {
 		fprintf(stderr, "mcsd migrate: %s\n", err.msg);
 		return 1;

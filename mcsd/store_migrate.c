@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * migrate.c - `mcsd migrate --from sqlite:PATH --to postgresql://...`:
+ * store_migrate.c - `mcsd migrate --from sqlite:PATH --to postgresql://...`:
  * moves a host's registry into a shared one through the store interface
  * only (any engine to any engine).  All source rows are read first; then
  * one transaction on the target checks and copies every owner; any
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migrate.h"
+#include "store_migrate.h"
 
 #include "entry.h"
 #include "store.h"
@@ -117,8 +117,8 @@ insert:
 	return k < 0 ? k : 1;
 }
 
-int migrate_run(const char *from, const char *to, const char *range,
-		const char *host_id, FILE *report, mcs_error *err)
+int store_migrate(const char *from, const char *to, const char *range,
+		  const char *host_id, FILE *report, mcs_error *err)
 {
 	_cleanup_free_ store_owner *rows = NULL;
 	store_config cfg = {.host_id = host_id};

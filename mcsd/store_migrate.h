@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * migrate.h - `mcsd migrate`: copy every owner of one registry store into
+ * store_migrate.h - `mcsd migrate`: copy every owner of one registry store into
  * another (a host's sqlite registry into a cluster's PostgreSQL) in one
  * transaction on the target, or nothing.
  */
-#ifndef MCSD_MIGRATE_H
-#define MCSD_MIGRATE_H
+#ifndef MCSD_STORE_MIGRATE_H
+#define MCSD_STORE_MIGRATE_H
 
 #include <stdio.h>
 
@@ -20,7 +20,7 @@
  * written.  Returns the number of owners copied, -EEXIST (conflicts),
  * or -errno with err set.
  */
-int migrate_run(const char *from, const char *to, const char *range,
-		const char *host_id, FILE *report, mcs_error *err);
+int store_migrate(const char *from, const char *to, const char *range,
+		  const char *host_id, FILE *report, mcs_error *err);
 
 #endif
