@@ -70,8 +70,10 @@ static int config_set(mcs_server_config *c, const char *key, const char *val)
 {
 	if (strcmp(key, "socket") == 0)
 		return set_str(c->socket_path, sizeof(c->socket_path), val);
-	if (strcmp(key, "db") == 0)
+	if (strcmp(key, "db") == 0 || strcmp(key, "registry") == 0)
 		return set_str(c->db_path, sizeof(c->db_path), val);
+	if (strcmp(key, "host_id") == 0)
+		return set_str(c->host_id, sizeof(c->host_id), val);
 	if (strcmp(key, "range") == 0)
 		return set_str(c->range, sizeof(c->range), val);
 	if (strcmp(key, "group") == 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store_migrate.h"
 #include "server.h"
 
 static int verbose;
@@ -26,13 +27,20 @@ static void usage(FILE *f)
 	      "  --socket PATH   listening socket (default "
 	      "/run/mcsd/mcsd.sock)\n"
 	      "  --db PATH       registry (default /var/lib/mcsd/registry.db)\n"
+	      "  --registry URI  registry: sqlite:PATH, PATH, or a PostgreSQL\n"
+	      "                  database postgresql://... or pg:CONNINFO\n"
+	      "  --host-id ID    this host, for its leases in a shared\n"
+	      "                  registry (default /etc/machine-id)\n"
 	      "  --range RANGE   category range (default c0.c1023)\n"
 	      "  --config FILE   read settings from FILE first\n"
 	      "  --group NAME    group allowed to allocate (besides root)\n"
 	      "  --foreground    stay in the foreground (the only mode)\n"
 	      "  -n              check the configuration and exit\n"
 	      "  -v              log more (repeat for debug)\n"
-	      "  -h, --help      this help\n",
+	      "  -h, --help      this help\n"
+	      "       mcsd migrate --from sqlite:PATH --to postgresql://...\n"
+	      "                  copy a registry into another, all or "
+	      "nothing\n",
 	      f);
 }
 
@@ -46,11 +54,64 @@ static int set(char *dst, size_t size, const char *opt, const char *val)
 	return 0;
 }
 
+/* mcsd migrate --from LOC --to LOC [--range R] [--host-id ID] */
+static int migrate_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"range", required_argument, NULL, 'r'},
+		{"host-id", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *from = NULL, *to = NULL, *range = MCS_DEFAULT_RANGE;
+	const char *host = NULL;
+	mcs_error err = {0};
+	int c, k;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'r':
+			range = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'h':
+		default:
+			fputs("Usage: mcsd migrate --from sqlite:PATH --to "
+			      "postgresql://... [--range R] [--host-id ID]\n",
+			      c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (!from || !to || optind < argc) {
+		fputs("mcsd migrate: --from and --to are required\n", stderr);
+		return 2;
+	}
+	k = store_migrate(from, to, range, host, stderr, &err);
+	if (k < 0) {
+		fprintf(stderr, "mcsd migrate: %s\n", err.msg);
+		return 1;
+	}
+	printf("migrated %d owner(s) from %s\n", k, from);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"db", required_argument, NULL, 'd'},
+		{"registry", required_argument, NULL, 'd'},
+		{"host-id", required_argument, NULL, 'H'},
 		{"range", required_argument, NULL, 'r'},
 		{"config", required_argument, NULL, 'c'},
 		{"group", required_argument, NULL, 'g'},
@@ -64,6 +125,8 @@ int main(int argc, char **argv)
 	mcs_error err = {0};
 	int c, rc;
 
+	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+		return migrate_main(argc - 1, argv + 1);
 	mcs_server_config_init(&cfg);
 	/* Flags override the file: remember them, apply after loading. */
 	memset(&flags, 0, sizeof(flags));
@@ -76,6 +139,10 @@ int main(int argc, char **argv)
 		case 'd':
 			rc = set(flags.db_path, sizeof(flags.db_path), "--db",
 				 optarg);
+			break;
+		case 'H':
+			rc = set(flags.host_id, sizeof(flags.host_id),
+				 "--host-id", optarg);
 			break;
 		case 'r':
 			rc = set(flags.range, sizeof(flags.range), "--range",
@@ -123,6 +190,8 @@ int main(int argc, char **argv)
 		       sizeof(cfg.socket_path));
 	if (flags.db_path[0])
 		memcpy(cfg.db_path, flags.db_path, sizeof(cfg.db_path));
+	if (flags.host_id[0])
+		memcpy(cfg.host_id, flags.host_id, sizeof(cfg.host_id));
 	if (flags.range[0])
 		memcpy(cfg.range, flags.range, sizeof(cfg.range));
 	if (flags.group[0])

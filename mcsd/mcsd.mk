@@ -10,7 +10,7 @@ MCSD_SRCS := $(filter-out mcsd/main.c,$(sort $(wildcard mcsd/*.c)))
 MCSD_OBJS := $(MCSD_SRCS:%.c=$(O)/obj/%.o)
 LIBMCSD_A := $(O)/mcsd/libmcsd.a
 # What the daemon's archive needs beyond libmcs.
-MCSD_LIBS := -lsqlite3 -lsystemd -ljson-c -lselinux -lpthread
+MCSD_LIBS := -lsqlite3 -lpq -lsystemd -ljson-c -lselinux -lpthread
 
 $(LIBMCSD_A): $(MCSD_OBJS)
 	@mkdir -p $(@D)

@@ -22,6 +22,7 @@
  * is answered through the batch, in its turn.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,9 +129,12 @@ static void batch_execute(mcs_server *s, struct batch *b)
 
 	b->text_len = 0;
 	b->ok = r >= 0;
+	b->why[0] = '\0';
 	if (!b->ok) {
 		log_msg(MCS_LOG_ERR, "registry: %s",
 			err.code ? err.msg : strerror(-r));
+		snprintf(b->why, sizeof(b->why), "%.200s",
+			 err.code ? err.msg : strerror(-r));
 		return;
 	}
 	for (size_t i = 0; i < b->nexited; i++)
@@ -160,6 +164,8 @@ static void batch_execute(mcs_server *s, struct batch *b)
 	if (r < 0) {
 		log_msg(MCS_LOG_ERR, "registry commit: %s", err.msg);
 		b->ok = false; /* rolled back */
+		snprintf(b->why, sizeof(b->why), "registry commit: %.200s",
+			 err.msg);
 	}
 }
 
@@ -210,12 +216,19 @@ static void *sync_main(void *arg)
 		mcs_error err = {0};
 		int r = mcs_registry_sync(s->reg, &err);
 		if (r < 0)
-			log_msg(MCS_LOG_ERR, "registry: %s: stopping", err.msg);
+			log_msg(MCS_LOG_ERR, "registry: %s%s", err.msg,
+				r == -ENOTCONN ? "" : ": stopping");
 		pthread_mutex_lock(&s->lock);
-		if (r < 0)
+		/* -ENOTCONN: a registry database unreachable; its batches
+		 * fail (their outcome is unknown: nothing was answered) and
+		 * the daemon goes on, failing closed until it is back */
+		if (r < 0 && r != -ENOTCONN)
 			s->sync_error = r;
 		while (b) {
 			struct batch *next = b->next;
+			if (r < 0 && b->ok)
+				snprintf(b->why, sizeof(b->why), "%.200s",
+					 err.msg);
 			if (r < 0)
 				b->ok = false;
 			bqueue_push(&s->finished, b);
@@ -284,8 +297,9 @@ static void batch_finish(mcs_server *s, struct batch *b)
 		bool oneway = p->handled && !p->msg_len && !p->failed;
 		if (p->call && !b->ok && !oneway) {
 			p->msg_len = 0;
-			reply = protocol_error(VARLINK_ERROR_STORAGE, "message",
-					       "registry commit failed");
+			reply = protocol_error(
+				VARLINK_ERROR_STORAGE, "message",
+				*b->why ? b->why : "registry commit failed");
 			if (!reply)
 				c->dead = true; /* no answer to send */
 			if (p->res.pidfd >= 0)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mcs/names.h>
 
@@ -133,6 +134,7 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 		.range = r->range,
 		.excluded = r->excluded,
 		.n_excluded = r->n_excluded,
+		.host_id = cfg ? cfg->host_id : NULL,
 	};
 	k = store_open(path, &scfg, &r->store, err);
 	if (k < 0)
@@ -156,12 +158,35 @@ void mcs_registry_close(mcs_registry *r)
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* Attempts of one call whose transaction meets -EAGAIN (a race with
+ * another daemon on the same owner or group, a serialization failure). */
+#define REGISTRY_ATTEMPTS 32
+
+/* Inside a batch of the engine (one transaction, a savepoint per call):
+ * never with an engine that wants a transaction per call. */
+static bool registry_in_tx_batch(const mcs_registry *r)
+{
+	return r->in_batch && !r->store->ops->per_call;
+}
+
 /* Open the transaction of one call: a savepoint inside a batch. */
 static int registry_op_begin(mcs_registry *r, mcs_error *err)
 {
-	if (r->in_batch)
+	if (registry_in_tx_batch(r))
 		return r->store->ops->savepoint(r->store, err);
 	return r->store->ops->begin(r->store, err);
+}
+
+/* Whether a call that ended with k runs again (its transaction was rolled
+ * back whole by the engine), after a short random pause that keeps two
+ * daemons from meeting again. */
+static bool registry_rerun(const mcs_registry *r, int k, int attempt)
+{
+	if (k != -EAGAIN || registry_in_tx_batch(r) ||
+	    attempt + 1 >= REGISTRY_ATTEMPTS)
+		return false;
+	usleep((useconds_t)(random() % 500) * (useconds_t)(attempt + 1));
+	return true;
 }
 
 /* Close the transaction of one call: keep it when k >= 0 (outside a batch:
@@ -171,7 +196,7 @@ static int registry_op_end(mcs_registry *r, int k, mcs_error *err)
 	const struct store_ops *ops = r->store->ops;
 	int c;
 
-	if (r->in_batch) {
+	if (registry_in_tx_batch(r)) {
 		c = ops->savepoint_end(r->store, k >= 0, k >= 0 ? err : NULL);
 		return k < 0 ? k : c < 0 ? c : k;
 	}
@@ -180,7 +205,8 @@ static int registry_op_end(mcs_registry *r, int k, mcs_error *err)
 		return k;
 	}
 	c = ops->commit(r->store, err);
-	if (c >= 0)
+	/* inside a batch of a per_call engine the batch's sync covers it */
+	if (c >= 0 && !r->in_batch)
 		c = ops->sync(r->store, err);
 	return c < 0 ? c : k;
 }
@@ -192,6 +218,10 @@ int mcs_registry_begin(mcs_registry *r, mcs_error *err)
 	if (r->in_batch)
 		return mcs_error_set(err, -EBUSY,
 				     "registry: batch already open");
+	if (r->store->ops->per_call) {
+		r->in_batch = true; /* each call commits on its own */
+		return 0;
+	}
 	k = r->store->ops->begin(r->store, err);
 	if (k < 0)
 		return k;
@@ -204,6 +234,8 @@ int mcs_registry_rollback(mcs_registry *r, mcs_error *err)
 	if (!r->in_batch)
 		return mcs_error_set(err, -EBUSY, "registry: no batch open");
 	r->in_batch = false;
+	if (r->store->ops->per_call)
+		return 0; /* its calls are committed already */
 	return r->store->ops->rollback(r->store, err);
 }
 
@@ -212,6 +244,8 @@ int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err)
 	if (!r->in_batch)
 		return mcs_error_set(err, -EBUSY, "registry: no batch open");
 	r->in_batch = false;
+	if (r->store->ops->per_call)
+		return 0; /* its calls are committed already */
 	return r->store->ops->commit(r->store, err);
 }
 
@@ -453,18 +487,23 @@ int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
 {
 	char want[MCS_REGISTRY_LEVEL_MAX];
 	store_key want_key = 0;
-	int k, created;
+	int k, created = 0;
 
 	if (!r || !req)
 		return mcs_error_set(err, -EINVAL, "no request");
 	k = registry_validate(r, req, want, &want_key, err);
 	if (k < 0)
 		return k;
-	k = registry_op_begin(r, err);
-	if (k < 0)
-		return k;
-	created = registry_allocate_locked(r, req, want, want_key, ret, err);
-	k = registry_op_end(r, created, err);
+	for (int attempt = 0;; attempt++) {
+		k = registry_op_begin(r, err);
+		if (k >= 0) {
+			created = registry_allocate_locked(r, req, want,
+							   want_key, ret, err);
+			k = registry_op_end(r, created, err);
+		}
+		if (!registry_rerun(r, k, attempt))
+			break;
+	}
 	if (k >= 0 && created > 0 && ret)
 		log_msg(MCS_LOG_INFO, "allocated %s to %s", ret->level,
 			req->owner);
@@ -508,11 +547,15 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 
 	if (!r || !owner)
 		return mcs_error_set(err, -EINVAL, "no owner");
-	k = registry_op_begin(r, err);
-	if (k < 0)
-		return k;
-	k = registry_release_locked(r, owner, uid, &cur, err);
-	k = registry_op_end(r, k, err);
+	for (int attempt = 0;; attempt++) {
+		k = registry_op_begin(r, err);
+		if (k >= 0) {
+			k = registry_release_locked(r, owner, uid, &cur, err);
+			k = registry_op_end(r, k, err);
+		}
+		if (!registry_rerun(r, k, attempt))
+			break;
+	}
 	if (k >= 0)
 		log_msg(MCS_LOG_INFO, "released %s of %s", cur.entry.level,
 			owner);

@@ -54,6 +54,9 @@ typedef struct mcs_registry_config {
 	 * level, else open fails with -EINVAL. */
 	const char *const *excluded;
 	size_t n_excluded;
+	/* This host's id for its leases where many hosts share one store
+	 * (PostgreSQL); NULL or "": /etc/machine-id.  Ignored by sqlite. */
+	const char *host_id;
 } mcs_registry_config;
 
 typedef struct mcs_registry_request {
@@ -156,7 +159,8 @@ int mcs_registry_lease_page(mcs_registry *r, const char *after,
 			    mcs_registry_lease *leases, size_t max,
 			    size_t *ret_n, mcs_error *err);
 
-/* Counts (from memory, O(1)).  Returns 0. */
+/* Counts (the engine's: from memory for sqlite, a query for PostgreSQL).
+ * Returns 0, or -errno when the engine cannot count (database down). */
 int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
 
 /*

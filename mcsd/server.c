@@ -52,7 +52,7 @@ int epoll_add(mcs_server *s, struct watch *w, uint32_t events)
 static int registry_start(const mcs_server_config *cfg, mcs_registry **ret,
 			  mcs_error *err)
 {
-	mcs_registry_config rcfg = {0};
+	mcs_registry_config rcfg = {.host_id = cfg->host_id};
 	size_t released = 0;
 	int r = mcs_cat_range_parse(cfg->range, &rcfg.range, err);
 

@@ -20,14 +20,16 @@
 
 typedef struct mcs_server_config {
 	char socket_path[108];	    /* listening socket (sun_path limit) */
-	char db_path[MCS_PATH_MAX]; /* sqlite registry */
-	char range[32];		    /* category range, "c0.c1023" */
-	char group[256];	    /* group allowed to allocate, "" none */
-	gid_t gid;		    /* resolved group; valid when group[0] */
-	int read_timeout_ms;	    /* a started message must complete within */
-	int idle_timeout_ms;	    /* a silent connection is closed after */
-	int max_clients;	    /* connections beyond are refused */
-	int max_clients_per_uid;    /* of one uid other than root */
+	char db_path[MCS_PATH_MAX]; /* registry: sqlite path or
+				       postgresql:// URI */
+	char host_id[256];	 /* this host for its leases, "": machine id */
+	char range[32];		 /* category range, "c0.c1023" */
+	char group[256];	 /* group allowed to allocate, "" none */
+	gid_t gid;		 /* resolved group; valid when group[0] */
+	int read_timeout_ms;	 /* a started message must complete within */
+	int idle_timeout_ms;	 /* a silent connection is closed after */
+	int max_clients;	 /* connections beyond are refused */
+	int max_clients_per_uid; /* of one uid other than root */
 } mcs_server_config;
 
 /* Fill cfg with the built-in defaults (default paths, c0.c1023, 5 s read
@@ -36,8 +38,9 @@ void mcs_server_config_init(mcs_server_config *cfg);
 
 /*
  * Parse the config file at path into a fresh copy of *cfg: `key = value`
- * lines, '#' comments; keys socket, db, range, group, read_timeout_ms,
- * idle_timeout_ms, max_clients, max_clients_per_uid.  *cfg is replaced only
+ * lines, '#' comments; keys socket, db (or registry), host_id, range,
+ * group, read_timeout_ms, idle_timeout_ms, max_clients, max_clients_per_uid.
+ * *cfg is replaced only
  * when the whole file is valid.  Returns 0, -errno of open, or -EINVAL (err
  * names the file and line).
  */

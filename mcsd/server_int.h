@@ -80,8 +80,10 @@ struct batch {
 	size_t n, cap;
 	struct pidwatch **exited;
 	size_t nexited, exited_cap;
-	bool ok;    /* committed and durable */
-	char *text; /* serialised replies, one after the other; kept and */
+	bool ok;       /* committed and durable */
+	char why[256]; /* when not ok: the registry's reason, for the
+			  StorageError of every call ("" unknown) */
+	char *text;    /* serialised replies, one after the other; kept and */
 	size_t text_len, text_cap; /* reused with the batch: no malloc per
 				      reply crossing threads */
 	struct batch *next;

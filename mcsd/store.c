@@ -16,6 +16,9 @@ static const struct {
 	bool whole_uri; /* the engine gets the URI, not what follows ':' */
 } engines[] = {
 	{"sqlite", &store_sqlite_ops, false},
+	{"postgresql", &store_pg_ops, true},
+	{"postgres", &store_pg_ops, true},
+	{"pg", &store_pg_ops, false}, /* pg:CONNINFO */
 };
 
 int store_open(const char *uri, const store_config *cfg, store **ret,

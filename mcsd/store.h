@@ -71,6 +71,10 @@ typedef struct store_config {
 	mcs_cat_range range;
 	const store_key *excluded;
 	size_t n_excluded;
+	/* This host's id for the leases it makes (engines shared by many
+	 * hosts record it and return only this host's leases from
+	 * lease_page); NULL or "": the engine's default (machine id). */
+	const char *host_id;
 } store_config;
 
 /* One owner's row as stored. */
@@ -92,6 +96,11 @@ typedef struct store store;
 
 struct store_ops {
 	const char *name; /* "sqlite", "postgresql" */
+	/* Shared by many daemons (a network database): the rules run every
+	 * call in a transaction of its own, rerun on -EAGAIN, also inside a
+	 * batch (mcs_registry_begin() then only marks one); commits are
+	 * durable when they return.  Savepoints are then never used. */
+	bool per_call;
 
 	/* location: what follows the scheme (a path for sqlite, the whole
 	 * URI for postgresql).  Creates and migrates the schema in one
@@ -182,11 +191,14 @@ struct store {
 
 /* The engines built in. */
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 /*
  * Open the store at uri: "sqlite:PATH", "postgresql://..." /
- * "postgres://..." (when built in), or a bare PATH (sqlite; ":memory:"
- * for a private in-memory one).  -EPROTONOSUPPORT for an unknown scheme.
+ * "postgres://..." (the whole URI goes to libpq), "pg:CONNINFO" (a libpq
+ * conninfo such as "pg:host=/run/postgresql dbname=mcs"), or a bare PATH
+ * (sqlite; ":memory:" for a private in-memory one).  -EPROTONOSUPPORT
+ * for an unknown scheme.
  */
 int store_open(const char *uri, const store_config *cfg, store **ret,
 	       mcs_error *err);

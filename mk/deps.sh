@@ -5,11 +5,11 @@
 # state on the host (selinux-policy-default only provides files to read).
 set -eu
 pkgs_build="gcc make pkg-config libselinux1-dev libsepol-dev libsemanage-dev
-  libsqlite3-dev libjson-c-dev libsystemd-dev liburing-dev checkpolicy
+  libsqlite3-dev libjson-c-dev libsystemd-dev liburing-dev libpq-dev checkpolicy
   semodule-utils policycoreutils policycoreutils-dev selinux-policy-dev
   selinux-policy-default"
 pkgs_check="libcmocka-dev attr sqlite3 setools selint clang-format python3
-  selinux-utils"
+  selinux-utils postgresql-15"
 pkgs_bench="golang-go golang-github-opencontainers-selinux-dev bc attr
   policycoreutils"
 pkgs_fuzz="clang"

@@ -22,6 +22,9 @@ static const struct {
 	{"lookup", cmd_lookup, "lookup ID"},
 	{"list", cmd_list, "list"},
 	{"status", cmd_status, "status"},
+	{"migrate", cmd_migrate,
+	 "migrate --from sqlite:PATH --to postgresql://... (runs mcsd "
+	 "migrate)"},
 };
 
 static void usage(FILE *f)

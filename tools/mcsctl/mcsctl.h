@@ -24,6 +24,7 @@ int cmd_release(const struct mcsctl_globals *g, int argc, char **argv);
 int cmd_lookup(const struct mcsctl_globals *g, int argc, char **argv);
 int cmd_list(const struct mcsctl_globals *g, int argc, char **argv);
 int cmd_status(const struct mcsctl_globals *g, int argc, char **argv);
+int cmd_migrate(const struct mcsctl_globals *g, int argc, char **argv);
 
 /* Connect or print the error once; NULL on failure. */
 mcs_client *mcsctl_connect(const struct mcsctl_globals *g);
