@@ -923,6 +923,28 @@ static int pg_group_count(store *s, const char *group, uint64_t *ret_n,
 	return 0;
 }
 
+static int pg_group_uid(store *s, const char *group, uid_t *ret_uid,
+			mcs_error *err)
+{
+	pg_store *q = (pg_store *)s;
+	_cleanup_res_ PGresult *r = NULL;
+	const char *p[] = {group};
+	int k = pg_read_ready(q, err);
+
+	if (k < 0)
+		return k;
+	r = pg_q(q,
+		 "SELECT uid FROM mcs_owners WHERE group_name = $1"
+		 " AND uid <> 0 LIMIT 1",
+		 1, p, &k, err);
+	if (!r)
+		return k;
+	if (PQntuples(r) == 0)
+		return 0;
+	*ret_uid = (uid_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	return 1;
+}
+
 static int pg_group_pair(store *s, const char *group, store_key *ret_key,
 			 mcs_error *err)
 {
@@ -1194,6 +1216,7 @@ const struct store_ops store_pg_ops = {
 	.owner_insert = pg_owner_insert,
 	.owner_delete = pg_owner_delete,
 	.group_count = pg_group_count,
+	.group_uid = pg_group_uid,
 	.group_pair = pg_group_pair,
 	.pair_holder = pg_pair_holder,
 	.pair_claim = pg_pair_claim,

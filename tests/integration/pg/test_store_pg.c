@@ -140,6 +140,22 @@ static void test_groups(void **state)
 	assert_int_equal(pgtest_int(ci, "SELECT count(*) FROM mcs_pairs"
 					" WHERE state = 'held'"),
 			 0);
+
+	/* a group is its creator's uid's on this engine too */
+	mcs_registry_request m = {.owner = "u1",
+				  .group = "upod",
+				  .kind = MCS_REGISTRY_RESERVATION,
+				  .uid = 4242};
+	assert_int_equal(mcs_registry_allocate(s, &m, &a, NULL), 1);
+	m.owner = "u2";
+	m.uid = 4343;
+	assert_int_equal(mcs_registry_allocate(s, &m, &b, NULL), -EPERM);
+	assert_int_equal(pgtest_int(ci, "SELECT count(*) FROM mcs_owners"
+					" WHERE owner = 'u2'"),
+			 0);
+	m.uid = 4242;
+	assert_int_equal(mcs_registry_allocate(s, &m, &b, NULL), 1);
+	assert_string_equal(a.level, b.level);
 	mcs_registry_close(s);
 }
 
