@@ -29,6 +29,6 @@ deb-build:
 		{ tail -40 ../build.log; exit 1; }
 	rm -rf $(DEB_SRC)
 	@ls $(DEB_DIR)/*.deb
-	lintian --info $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.txt
+	lintian -I $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.txt
 	@echo "deb: $$(ls $(DEB_DIR)/*.deb | wc -l) packages in $(DEB_DIR)," \
 		"lintian: $$(grep -c '^[EW]:' $(DEB_DIR)/lintian.txt) errors+warnings"
