@@ -9,7 +9,8 @@
 #
 # Knobs: O=<dir> (output dir), WERROR=1 (warnings are errors, set in CI),
 # SANITIZE=1 (ASan+UBSan build, use with O=build-asan), SANITIZE=thread
-# (TSan, O=build-tsan: check-mcsd runs the threaded daemon), PREFIX, DESTDIR.
+# (TSan, O=build-tsan: check-mcsd runs the threaded daemon), PREFIX, DESTDIR
+# and the other install paths (mk/install.mk).
 
 O        ?= build
 PREFIX   ?= /usr/local
@@ -51,7 +52,7 @@ ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 LIB_LIBS := -lselinux -lsepol -ljson-c -lpthread -lm
 
 .PHONY: all check check-unit demo bench install clean format deps deps-check \
-	deps-bench deps-vm policy vm-check
+	deps-bench deps-vm policy vm-check uninstall deb
 .DEFAULT_GOAL := all
 
 all:
@@ -71,7 +72,7 @@ BENCH_STEPS :=
 include lib/lib.mk
 include $(sort $(wildcard mcsd/mcsd.mk tools/*.mk policy/policy.mk \
 	tests/integration/*.mk tests/bench/*.mk tests/fuzz/*.mk \
-	selinux-testsuite-hooks/*.mk))
+	selinux-testsuite-hooks/*.mk mk/*.mk))
 include tests/tests.mk
 
 # The main job: build, then each component's demo step in order.

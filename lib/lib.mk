@@ -34,14 +34,3 @@ $(O)/bin/$(1): $(patsubst %.c,$(O)/obj/%.o,$(2)) $(LIBMCS_SO)
 all: $(O)/bin/$(1)
 PROGRAMS += $(1)
 endef
-
-install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/mcs
-	install -m 0755 $(O)/lib/libmcs.so.0 $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libmcs.so.0 $(DESTDIR)$(PREFIX)/lib/libmcs.so
-	install -m 0644 $(LIBMCS_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 lib/include/mcs/*.h $(DESTDIR)$(PREFIX)/include/mcs/
-	for p in $(PROGRAMS); do install -m 0755 $(O)/bin/$$p $(DESTDIR)$(PREFIX)/bin/; done
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a group of targets needs, only when missing.
-#   sh mk/deps.sh GROUP...    groups: build check bench fuzz vm
+#   sh mk/deps.sh GROUP...    groups: build check bench fuzz vm deb
 # Costs one dpkg-query when everything is present; never touches SELinux
 # state on the host (selinux-policy-default only provides files to read).
 set -eu
@@ -13,6 +13,7 @@ pkgs_check="libcmocka-dev attr sqlite3 setools selint clang-format python3
 pkgs_bench="golang-go golang-github-opencontainers-selinux-dev bc attr
   policycoreutils"
 pkgs_fuzz="clang"
+pkgs_deb="debhelper dpkg-dev lintian"
 pkgs_vm="debootstrap qemu-system-x86 zstd e2fsprogs busybox-static xz-utils
   cpio file"
 want=""

@@ -11,6 +11,9 @@
 #                      preloaded module, so a policy change rebuilds only this layer
 #                      (~20 s) and never redoes debootstrap.
 # Usage: image.sh [MODULE.pp|MODULE.cil ...]   prints the img-<key> directory last.
+# MCSKIT_VM_DEBS="a.deb b.deb": packages installed in the image with apt, as
+# an admin would (their postinst cannot load the module in the chroot: no
+# SELinux there; the same mcskit.pp is preloaded above).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${MCSKIT_VM_CACHE:-/var/cache/mcskit-vm}
@@ -23,6 +26,7 @@ if [ -z "${MIRROR:-}" ]; then
 	[ -n "$MIRROR" ] || MIRROR=$(awk '$1=="deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
 fi
 MODS=(); for m in "$@"; do MODS+=("$(readlink -f "$m")"); done
+DEBS=(); for d in ${MCSKIT_VM_DEBS:-}; do DEBS+=("$(readlink -f "$d")"); done
 
 B=$CACHE/base; ROOTFS=$B/rootfs
 mkdir -p "$B"
@@ -56,7 +60,7 @@ grep -q '^CONFIG_SECURITY_SELINUX=y' "$B/kernel/boot/config-$KVER" || { log "ker
 
 # ------------------------------------------------------------ image layer
 IMGKEY=$({ echo "$BASEKEY"; cat "$0" "$HERE/guest-init" "$HERE/guest-run" "$HERE/initramfs-init"
-	for m in "${MODS[@]}"; do basename "$m"; sha256sum <"$m"; done } | sha256sum | cut -c1-16)
+	for m in "${MODS[@]}" "${DEBS[@]}"; do basename "$m"; sha256sum <"$m"; done } | sha256sum | cut -c1-16)
 IMG=$CACHE/img-$IMGKEY
 if [ ! -f "$IMG/done" ]; then
 	log "building image layer $IMGKEY (${#MODS[@]} preloaded modules)"
@@ -76,9 +80,22 @@ if [ ! -f "$IMG/done" ]; then
 		rm -rf "$ROOTFS/tmp/mods"
 		log "preloaded: $(for m in "${MODS[@]}"; do basename "$m"; done | tr '\n' ' ')"
 	fi
+	# the base tree is shared by every layer: no package of ours stays in it
+	unpkg() { chroot "$ROOTFS" dpkg --purge mcskit libmcs-dev libmcs0 >/dev/null 2>&1 || true
+		chroot "$ROOTFS" groupdel mcskit >/dev/null 2>&1 || true; }
+	unpkg
+	if [ ${#DEBS[@]} -gt 0 ]; then
+		rm -rf "$ROOTFS/tmp/debs"; mkdir -p "$ROOTFS/tmp/debs"
+		cp "${DEBS[@]}" "$ROOTFS/tmp/debs/"
+		args=(); for d in "${DEBS[@]}"; do args+=("/tmp/debs/$(basename "$d")"); done
+		chroot "$ROOTFS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${args[@]}" >&2
+		rm -rf "$ROOTFS/tmp/debs"
+		log "installed: $(for d in "${DEBS[@]}"; do basename "$d"; done | tr '\n' ' ')"
+	fi
 	chroot "$ROOTFS" setfiles -F -e /proc -e /sys /etc/selinux/default/contexts/files/file_contexts /
 	umount "$ROOTFS/proc"
 	mkfs.ext4 -q -F -L vmroot -d "$ROOTFS" "$IMG/root.img" 1536M
+	mount -t proc proc "$ROOTFS/proc"; unpkg; umount "$ROOTFS/proc"
 	debugfs -R "ea_get /usr/sbin/init security.selinux" "$IMG/root.img" 2>/dev/null | grep -q init_exec_t ||
 		{ log "security.selinux xattrs missing in root.img"; exit 1; }
 	# initramfs: busybox + the few modules needed to mount an ext4 virtio disk

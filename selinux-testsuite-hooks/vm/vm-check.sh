@@ -18,8 +18,10 @@ for f in "$BUILD"/policy/*.pp "$HOOKS"/policy/*.cil; do [ -f "$f" ] && mods+=("$
 ls "$BUILD"/policy/*.pp >/dev/null 2>&1 && mods+=("$HOOKS"/policy-mcskit/*.cil)
 # MCSKIT_VM_EXTRA_MODULES: more modules to preload (trying a module by hand)
 for f in ${MCSKIT_VM_EXTRA_MODULES:-}; do mods+=("$f"); done
+# the packages of `make deb` go into the image (tests/mcskit_pkg)
+debs=$(ls "$BUILD"/deb/libmcs0_*.deb "$BUILD"/deb/mcskit_*.deb 2>/dev/null | tr '\n' ' ' || true)
 t=$(date +%s.%N)
-IMG=$("$HERE/image.sh" "${mods[@]}" | tail -1)
+IMG=$(MCSKIT_VM_DEBS="$debs" "$HERE/image.sh" "${mods[@]}" | tail -1)
 img_time=$(el "$t")
 
 P=$(mktemp -d /tmp/mcskit-payload.XXXXXX)
