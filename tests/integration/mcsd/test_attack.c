@@ -539,7 +539,7 @@ static void test_floods(void)
 	/* something for List to return: a page of 64 long entries */
 	mcs_client *c = conn();
 	for (int i = 0; c && i < 64; i++) {
-		char owner[MCS_OWNER_MAX + 1];
+		char owner[300]; /* 250 used; room for any int */
 		snprintf(owner, sizeof(owner), "flood-%03d-%0240d", i, 0);
 		mcs_alloc_request req = {.owner = owner};
 		mcs_client_allocate(c, &req, NULL, NULL);
@@ -907,7 +907,7 @@ static void test_full_tmpfs(void)
 	char other_msg[MCS_ERROR_MSG_MAX] = "";
 	long lat_max = 0;
 	for (int i = 0; c && i < 20000 && storage + other < 50; i++) {
-		char owner[MCS_OWNER_MAX + 1];
+		char owner[300]; /* 250 used; room for any int */
 		mcs_error err = {0};
 		mcs_lease l;
 		snprintf(owner, sizeof(owner), "full-%05d-%0240d", i, 0);
@@ -949,7 +949,7 @@ static void test_full_tmpfs(void)
 	if (start_on(fdb, 10000, "--range", "c0.c1023", NULL) == UP) {
 		c = conn();
 		for (int i = 0; i < tries; i++) {
-			char owner[MCS_OWNER_MAX + 1];
+			char owner[300]; /* 250 used; room for any int */
 			mcs_lease lk;
 			if (!levels[i][0])
 				continue;
