@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,15 +477,15 @@ struct watch_result {
 	long lat_max; /* ms, of the probes that succeeded */
 	int failed;   /* probes that failed or took > 5 s */
 	int probes;
-	long rss_peak; /* kB */
-	bool aborted;  /* stopped early: RSS beyond RSS_ABORT_KB */
+	long rss_peak;	     /* kB */
+	atomic_bool aborted; /* stopped early: RSS beyond RSS_ABORT_KB */
 };
 
 /* The attackers of the running watch(), killed by the sampler when the
  * daemon's RSS passes RSS_ABORT_KB. */
 static pid_t *attackers;
 static int nattackers;
-static volatile bool sampling;
+static atomic_bool sampling; /* the sampler thread reads it */
 
 static void *rss_sampler(void *p)
 {
@@ -1334,13 +1335,13 @@ static void test_unlinked_wal(void)
 
 /* ---- 5. clients killed during an Allocate bound to their own pid --------- */
 
-static volatile bool bg_stop;
+static atomic_bool bg_stop; /* the load thread reads it */
 
 /* Load beside the kills: batches are large and in flight. */
 static void *bg_load(void *p)
 {
 	mcs_client *c = conn();
-	for (int i = 0; c && !bg_stop; i++) {
+	for (int i = 0; c && !atomic_load(&bg_stop); i++) {
 		char owner[32];
 		snprintf(owner, sizeof(owner), "bg-%d-%d", *(int *)p, i % 50);
 		mcs_alloc_request req = {.owner = owner};
@@ -1361,7 +1362,7 @@ static void test_killed_mid_allocate(void)
 	pid_t *kids = calloc((size_t)n, sizeof(*kids));
 	remove_registry(db);
 	start_daemon(NULL);
-	bg_stop = false;
+	atomic_store(&bg_stop, false);
 	for (int i = 0; i < 2; i++)
 		pthread_create(&bg[i], NULL, bg_load, &ids[i]);
 	for (int i = 0; i < n; i++) {
@@ -1401,7 +1402,7 @@ static void test_killed_mid_allocate(void)
 	}
 	for (int i = 0; i < n; i += 2)
 		waitpid(kids[i], NULL, 0);
-	bg_stop = true;
+	atomic_store(&bg_stop, true);
 	for (int i = 0; i < 2; i++)
 		pthread_join(bg[i], NULL);
 	long long t0 = now_ms();
