@@ -51,7 +51,7 @@ void admission_raise_nofile(void)
 }
 
 /* Say once, not for every connection, that connections are refused. */
-static void refusal_start(mcs_server *s, const char *why)
+static void refusal_start(mcsd_server *s, const char *why)
 {
 	if (!s->refusing)
 		log_msg(MCS_LOG_WARNING,
@@ -63,14 +63,14 @@ static void refusal_start(mcs_server *s, const char *why)
 }
 
 /* One connection was closed unserved. */
-static void refusal_count(mcs_server *s)
+static void refusal_count(mcsd_server *s)
 {
 	s->refused++;
 	s->last_refusal_ms = now_ms();
 }
 
 /* The episode is over once a second has passed without a refusal. */
-static void refusal_end(mcs_server *s, long long now)
+static void refusal_end(mcsd_server *s, long long now)
 {
 	if (!s->refusing || now - s->last_refusal_ms < REFUSING_QUIET_MS)
 		return;
@@ -84,7 +84,7 @@ static void refusal_end(mcs_server *s, long long now)
 
 /* Out of descriptors: take one pending connection with the spare one and
  * close it.  False when that is not possible either. */
-static bool refuse_pending(mcs_server *s)
+static bool refuse_pending(mcsd_server *s)
 {
 	if (s->spare_fd < 0)
 		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -103,7 +103,7 @@ static bool refuse_pending(mcs_server *s)
 
 /* Neither a descriptor nor a spare one: stop watching the socket for a
  * while rather than spin on it. */
-static void accept_pause(mcs_server *s)
+static void accept_pause(mcsd_server *s)
 {
 	if (s->listen_paused_until_ms ||
 	    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen.fd, NULL) < 0)
@@ -111,7 +111,7 @@ static void accept_pause(mcs_server *s)
 	s->listen_paused_until_ms = now_ms() + LISTEN_PAUSE_MS;
 }
 
-static void accept_resume(mcs_server *s, long long now)
+static void accept_resume(mcsd_server *s, long long now)
 {
 	if (!s->listen_paused_until_ms || now < s->listen_paused_until_ms)
 		return;
@@ -123,7 +123,7 @@ static void accept_resume(mcs_server *s, long long now)
 
 /* The uid other than root with the most connections, in one pass (a
  * table of uids sized for the clients present). */
-static uid_t heaviest_uid(const mcs_server *s, int *ret_n)
+static uid_t heaviest_uid(const mcsd_server *s, int *ret_n)
 {
 	size_t size = 64;
 	while (size < 2 * (size_t)s->nconns)
@@ -174,7 +174,7 @@ static bool conn_idle(const struct conn *c)
  * Returns true when uid may come in (a connection may have been closed
  * for it).
  */
-static bool admit(mcs_server *s, uid_t uid)
+static bool admit(mcsd_server *s, uid_t uid)
 {
 	int mine = 0, others = 0, heavy_n = 0;
 	uid_t heavy = 0;
@@ -221,7 +221,7 @@ static bool admit(mcs_server *s, uid_t uid)
 	return true;
 }
 
-void admission_accept(mcs_server *s)
+void admission_accept(mcsd_server *s)
 {
 	for (int budget = ACCEPT_BUDGET; budget > 0; budget--) {
 		int fd = accept4(s->listen.fd, NULL, NULL,
@@ -255,7 +255,7 @@ void admission_accept(mcs_server *s)
 	}
 }
 
-void admission_tick(mcs_server *s)
+void admission_tick(mcsd_server *s)
 {
 	if (s->refusing || s->listen_paused_until_ms) {
 		long long now = now_ms();
@@ -264,7 +264,7 @@ void admission_tick(mcs_server *s)
 	}
 }
 
-long long admission_deadline(const mcs_server *s, long long next)
+long long admission_deadline(const mcsd_server *s, long long next)
 {
 	if (s->refusing && s->last_refusal_ms + REFUSING_QUIET_MS < next)
 		next = s->last_refusal_ms + REFUSING_QUIET_MS;

@@ -23,7 +23,7 @@ static void fclosep(FILE **f)
 		fclose(*f);
 }
 
-void mcs_server_config_init(mcs_server_config *cfg)
+void mcsd_server_config_init(mcsd_server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s",
@@ -66,7 +66,7 @@ static int set_int(int *dst, const char *val)
 	return 0;
 }
 
-static int config_set(mcs_server_config *c, const char *key, const char *val)
+static int config_set(mcsd_server_config *c, const char *key, const char *val)
 {
 	if (strcmp(key, "socket") == 0)
 		return set_str(c->socket_path, sizeof(c->socket_path), val);
@@ -89,14 +89,14 @@ static int config_set(mcs_server_config *c, const char *key, const char *val)
 	return -ENOENT;
 }
 
-int mcs_server_config_load(mcs_server_config *cfg, const char *path,
-			   mcs_error *err)
+int mcsd_server_config_load(mcsd_server_config *cfg, const char *path,
+			    mcs_error *err)
 {
 	_cleanup_(fclosep) FILE *f = fopen(path, "re");
 	if (!f)
 		return mcs_error_set(err, negative_errno(), "%s: %m", path);
 
-	mcs_server_config fresh = *cfg;
+	mcsd_server_config fresh = *cfg;
 	char line[8192];
 	unsigned lineno = 0;
 	while (fgets(line, sizeof(line), f)) {
@@ -127,7 +127,7 @@ int mcs_server_config_load(mcs_server_config *cfg, const char *path,
 	return 0;
 }
 
-int mcs_server_config_check(mcs_server_config *cfg, mcs_error *err)
+int mcsd_server_config_check(mcsd_server_config *cfg, mcs_error *err)
 {
 	mcs_cat_range range;
 	int r = mcs_cat_range_parse(cfg->range, &range, err);

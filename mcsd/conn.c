@@ -43,7 +43,7 @@ static size_t out_pending(const struct conn *c)
 }
 
 /* Whether c may not be read from now (see the top of the file). */
-static bool conn_full(const mcs_server *s, const struct conn *c)
+static bool conn_full(const mcsd_server *s, const struct conn *c)
 {
 	size_t out = out_pending(c);
 	return c->inflight >= CONN_INFLIGHT_MAX || out >= CONN_OUT_HIGH ||
@@ -54,7 +54,7 @@ static bool conn_full(const mcs_server *s, const struct conn *c)
  * output while replies are pending; neither: not watched at all (epoll
  * reports a hang-up whatever the mask, and would wake the loop for it
  * again and again while the client waits for its batch). */
-static void conn_events(mcs_server *s, struct conn *c)
+static void conn_events(mcsd_server *s, struct conn *c)
 {
 	bool in = !conn_full(s, c) && !c->closing, out = out_pending(c) > 0;
 	if (in == c->want_in && out == c->want_out)
@@ -104,7 +104,7 @@ static void *sockopt_read(int fd, int opt, void *buf, socklen_t size,
 
 /* May this peer allocate?  root, or primary/supplementary member of gid,
  * however many groups it has (a directory user may have hundreds). */
-static bool peer_in_group(const mcs_server *s, int fd, const struct ucred *uc)
+static bool peer_in_group(const mcsd_server *s, int fd, const struct ucred *uc)
 {
 	if (uc->uid == 0)
 		return true;
@@ -158,7 +158,7 @@ static bool peer_selinux_denied(int fd, const struct ucred *uc)
 }
 
 /* A connection accepted as fd from the peer uc (fd taken). */
-void conn_new(mcs_server *s, int fd, const struct ucred *uc)
+void conn_new(mcsd_server *s, int fd, const struct ucred *uc)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -182,7 +182,7 @@ void conn_new(mcs_server *s, int fd, const struct ucred *uc)
 	s->nconns++;
 }
 
-void conn_free(mcs_server *s, struct conn *c)
+void conn_free(mcsd_server *s, struct conn *c)
 {
 	if (c->want_in || c->want_out)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->w.fd, NULL);
@@ -229,7 +229,7 @@ void conn_queue(struct conn *c, struct json_object *reply)
 	conn_queue_bytes(c, msg, len);
 }
 
-void conn_flush(mcs_server *s, struct conn *c)
+void conn_flush(mcsd_server *s, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->w.fd, c->out + c->out_off,
@@ -256,7 +256,7 @@ void conn_flush(mcs_server *s, struct conn *c)
 
 /* Answer a message that could not be framed or parsed, in its turn:
  * InvalidParameter naming why.  -ENOMEM when it cannot be answered. */
-static int push_refusal(mcs_server *s, struct conn *c, const char *why)
+static int push_refusal(mcsd_server *s, struct conn *c, const char *why)
 {
 	struct json_object *e = protocol_error(VARLINK_ERROR_INVALID_PARAMETER,
 					       "parameter", why);
@@ -268,7 +268,7 @@ static int push_refusal(mcs_server *s, struct conn *c, const char *why)
 
 /* Gather c's complete messages already read into the batch, as long as
  * it is not full.  Returns -1 when c is dead. */
-static int conn_take(mcs_server *s, struct conn *c)
+static int conn_take(mcsd_server *s, struct conn *c)
 {
 	while (!conn_full(s, c)) {
 		struct json_object *call = NULL;
@@ -308,7 +308,7 @@ static int conn_take(mcs_server *s, struct conn *c)
 /* Take c's requests already read, then read more while it is not full,
  * up to READ_BUDGET bytes this round.  Also called for a client that was
  * full and no longer is: its requests already read come first. */
-void conn_read(mcs_server *s, struct conn *c)
+void conn_read(mcsd_server *s, struct conn *c)
 {
 	size_t got = 0;
 
@@ -347,7 +347,7 @@ void conn_read(mcs_server *s, struct conn *c)
 
 /* After replies were queued or flushed: read clients that were full and
  * are not any more; count what all clients leave unread. */
-void conn_resume(mcs_server *s)
+void conn_resume(mcsd_server *s)
 {
 	size_t total = 0;
 	for (struct conn *c = s->conns; c; c = c->next)
@@ -360,7 +360,7 @@ void conn_resume(mcs_server *s)
 			conn_read(s, c);
 }
 
-void conn_reap(mcs_server *s)
+void conn_reap(mcsd_server *s)
 {
 	long long now = now_ms();
 	for (struct conn **pp = &s->conns; *pp;) {

@@ -14,30 +14,30 @@
 #include <mcs/label.h>
 #include <mcs/names.h>
 
-#define MCS_REGISTRY_OWNER_MAX MCS_NAME_OWNER_MAX /* mcs/names.h */
-#define MCS_REGISTRY_LEVEL_MAX 32 /* "s0:c1022,c1023" and NUL fit */
+#define MCSD_REGISTRY_OWNER_MAX MCS_NAME_OWNER_MAX /* mcs/names.h */
+#define MCSD_REGISTRY_LEVEL_MAX 32 /* "s0:c1022,c1023" and NUL fit */
 /* The level runtimes use for privileged mounts; never handed out. */
-#define MCS_REGISTRY_RESERVED_LEVEL "s0:c1022,c1023"
+#define MCSD_REGISTRY_RESERVED_LEVEL "s0:c1022,c1023"
 
-typedef enum mcs_registry_kind {
-	MCS_REGISTRY_LEASE = 0,	      /* ends with its pid or its boot */
-	MCS_REGISTRY_RESERVATION = 1, /* persistent until released */
-} mcs_registry_kind;
+typedef enum mcsd_registry_kind {
+	MCSD_REGISTRY_LEASE = 0,       /* ends with its pid or its boot */
+	MCSD_REGISTRY_RESERVATION = 1, /* persistent until released */
+} mcsd_registry_kind;
 
 /* One owner's row.  Plain value: no pointers, nothing to free. */
-typedef struct mcs_registry_entry {
-	char owner[MCS_REGISTRY_OWNER_MAX + 1];
-	char group[MCS_REGISTRY_OWNER_MAX + 1]; /* "" when none */
-	char level[MCS_REGISTRY_LEVEL_MAX];	/* canonical "s0:cX,cY" */
-	char type[MCS_NAME_MAX + 1];		/* "" when none */
-	mcs_registry_kind kind;
+typedef struct mcsd_registry_entry {
+	char owner[MCSD_REGISTRY_OWNER_MAX + 1];
+	char group[MCSD_REGISTRY_OWNER_MAX + 1]; /* "" when none */
+	char level[MCSD_REGISTRY_LEVEL_MAX];	 /* canonical "s0:cX,cY" */
+	char type[MCS_NAME_MAX + 1];		 /* "" when none */
+	mcsd_registry_kind kind;
 	pid_t pid;	    /* 0 when none */
 	uint64_t pid_start; /* /proc/<pid>/stat field 22, 0 when none */
 	uid_t uid;
 	int64_t created; /* unix time, seconds */
-} mcs_registry_entry;
+} mcsd_registry_entry;
 
-typedef struct mcs_registry_counts {
+typedef struct mcsd_registry_counts {
 	uint64_t total;	      /* pairs in the range, minus excluded ones */
 	uint64_t used;	      /* pairs held by an owner or a group */
 	uint64_t free;	      /* pairs that can be handed out now (never
@@ -46,6 +46,6 @@ typedef struct mcs_registry_counts {
 				 never-used pair is left (part of free) */
 	uint64_t excluded;    /* pairs in the range never handed out */
 	uint64_t owners;      /* owner rows (>= used: groups share) */
-} mcs_registry_counts;
+} mcsd_registry_counts;
 
 #endif

@@ -77,7 +77,7 @@ static int listen_own(const char *path, mcs_error *err)
  * SocketUser/SocketGroup): the group given to mcsd is the one that may
  * connect, with one setting in one place.
  */
-static int listen_group(mcs_server *s, mcs_error *err)
+static int listen_group(mcsd_server *s, mcs_error *err)
 {
 	struct sockaddr_un sa;
 	socklen_t len = sizeof(sa);
@@ -101,7 +101,7 @@ static int listen_group(mcs_server *s, mcs_error *err)
 }
 
 /* Take systemd's socket, or create cfg.socket_path; watch it. */
-int listen_open(mcs_server *s, mcs_error *err)
+int listen_open(mcsd_server *s, mcs_error *err)
 {
 	int n = sd_listen_fds(1), r;
 

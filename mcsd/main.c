@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	mcs_server_config cfg, flags;
+	mcsd_server_config cfg, flags;
 	const char *config = NULL;
 	bool check = false;
 	mcs_error err = {0};
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
 		return migrate_main(argc - 1, argv + 1);
-	mcs_server_config_init(&cfg);
+	mcsd_server_config_init(&cfg);
 	/* Flags override the file: remember them, apply after loading. */
 	memset(&flags, 0, sizeof(flags));
 	while ((c = getopt_long(argc, argv, "nvh", opts, NULL)) != -1) {
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	if (config && mcs_server_config_load(&cfg, config, &err) < 0)
+	if (config && mcsd_server_config_load(&cfg, config, &err) < 0)
 		goto fail;
 	if (flags.socket_path[0])
 		memcpy(cfg.socket_path, flags.socket_path,
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 		memcpy(cfg.range, flags.range, sizeof(cfg.range));
 	if (flags.group[0])
 		memcpy(cfg.group, flags.group, sizeof(cfg.group));
-	if (mcs_server_config_check(&cfg, &err) < 0)
+	if (mcsd_server_config_check(&cfg, &err) < 0)
 		goto fail;
 	if (check) {
 		printf("configuration ok: socket %s, db %s, range %s, group "
@@ -212,11 +212,11 @@ int main(int argc, char **argv)
 	umask(0077);
 	mcs_set_log_callback(log_stderr, NULL);
 	mcs_set_log_level(MCS_LOG_NOTICE + verbose);
-	mcs_server *s = NULL;
-	if (mcs_server_new(&cfg, &s, &err) < 0)
+	mcsd_server *s = NULL;
+	if (mcsd_server_new(&cfg, &s, &err) < 0)
 		goto fail;
-	rc = mcs_server_run(s, &err);
-	mcs_server_free(s);
+	rc = mcsd_server_run(s, &err);
+	mcsd_server_free(s);
 	if (rc < 0)
 		goto fail;
 	return 0;

@@ -22,7 +22,7 @@
 
 /* Watch pidfd for owner's lease (pidfd taken: closed when pid is already
  * watched). */
-int pidwatch_add(mcs_server *s, int pidfd, pid_t pid, const char *owner)
+int pidwatch_add(mcsd_server *s, int pidfd, pid_t pid, const char *owner)
 {
 	struct pidwatch *p;
 	for (p = s->pids; p; p = p->next)
@@ -70,7 +70,7 @@ void pidwatch_free(struct pidwatch *p)
 	free(p);
 }
 
-size_t pidwatch_count(const mcs_server *s)
+size_t pidwatch_count(const mcsd_server *s)
 {
 	size_t n = 0;
 	for (const struct pidwatch *p = s->pids; p; p = p->next)
@@ -84,9 +84,9 @@ size_t pidwatch_count(const mcs_server *s)
 /* Watch the pids of the leases the registry holds (after a restart): only
  * this host's leases (a registry shared by many hosts holds pids of
  * other machines). */
-int pidwatch_load(mcs_server *s)
+int pidwatch_load(mcsd_server *s)
 {
-	_cleanup_free_ mcs_registry_lease *rows =
+	_cleanup_free_ mcsd_registry_lease *rows =
 		calloc(WALK_PAGE, sizeof(*rows));
 	char after[sizeof(rows->owner)] = "";
 	size_t n;
@@ -95,8 +95,8 @@ int pidwatch_load(mcs_server *s)
 		return -ENOMEM;
 	/* a page at a time: a full registry's leases take 100 MB at once */
 	do {
-		int r = mcs_registry_lease_page(s->reg, after, rows, WALK_PAGE,
-						&n, NULL);
+		int r = mcsd_registry_lease_page(s->reg, after, rows, WALK_PAGE,
+						 &n, NULL);
 		if (r < 0)
 			return r;
 		for (size_t i = 0; i < n; i++) {
@@ -116,7 +116,7 @@ int pidwatch_load(mcs_server *s)
 	return 0;
 }
 
-void pidwatch_gather(mcs_server *s, struct pidwatch *pw)
+void pidwatch_gather(mcsd_server *s, struct pidwatch *pw)
 {
 	struct batch *b = pipeline_gathering(s);
 
@@ -138,12 +138,12 @@ void pidwatch_gather(mcs_server *s, struct pidwatch *pw)
 }
 
 /* Registry thread: release the leases of an exited pid. */
-void pidwatch_end_leases(mcs_server *s, struct pidwatch *pw)
+void pidwatch_end_leases(mcsd_server *s, struct pidwatch *pw)
 {
 	int released = 0;
 	for (size_t i = 0; i < pw->nowners; i++) {
-		int r = mcs_registry_end_lease(s->reg, pw->owners[i], pw->pid,
-					       NULL);
+		int r = mcsd_registry_end_lease(s->reg, pw->owners[i], pw->pid,
+						NULL);
 		if (r < 0)
 			log_msg(MCS_LOG_WARNING,
 				"cannot release lease of %s (pid %d "
@@ -158,7 +158,7 @@ void pidwatch_end_leases(mcs_server *s, struct pidwatch *pw)
 
 /* Loop thread: the batch that released pw's leases is answered; ok when
  * it committed. */
-void pidwatch_done(mcs_server *s, struct pidwatch *pw, bool ok)
+void pidwatch_done(mcsd_server *s, struct pidwatch *pw, bool ok)
 {
 	if (!ok) {
 		/* its releases were rolled back: watch it again, the

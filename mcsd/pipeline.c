@@ -8,9 +8,9 @@
  *    replies of finished batches;
  *  - the registry thread owns the registry (and its store): it answers a whole
  *    batch inside ONE transaction and commits it without waiting for the
- *    disk (mcs_registry_commit_nowait);
+ *    disk (mcsd_registry_commit_nowait);
  *  - the sync thread makes committed batches durable, one fdatasync for
- *    all batches committed since the last (mcs_registry_sync);
+ *    all batches committed since the last (mcsd_registry_sync);
  *  - a fourth thread, at a lower priority, copies the WAL into the
  *    database (checkpoints) when the registry thread says it is time, so
  *    no commit stalls for that copy.
@@ -55,7 +55,7 @@ void batch_free(struct batch *b)
 }
 
 /* The batch being gathered (loop thread), NULL when out of memory. */
-struct batch *pipeline_gathering(mcs_server *s)
+struct batch *pipeline_gathering(mcsd_server *s)
 {
 	if (!s->gather) {
 		if (s->spare) {
@@ -71,7 +71,7 @@ struct batch *pipeline_gathering(mcs_server *s)
 
 /* Add c's request call, or its ready reply, to the gathered batch (both
  * taken, also on failure). */
-int pipeline_push(mcs_server *s, struct conn *c, struct json_object *call,
+int pipeline_push(mcsd_server *s, struct conn *c, struct json_object *call,
 		  struct json_object *reply)
 {
 	struct batch *b = pipeline_gathering(s);
@@ -114,7 +114,7 @@ static struct batch *bqueue_take(struct bqueue *q)
 }
 
 /* Wake the loop thread (lock held or not). */
-static void notify_loop(mcs_server *s)
+static void notify_loop(mcsd_server *s)
 {
 	uint64_t one = 1;
 	(void)!write(s->done.fd, &one, sizeof(one));
@@ -122,10 +122,10 @@ static void notify_loop(mcs_server *s)
 
 /* Registry thread: answer batch b in one transaction, committed but not
  * yet durable. */
-static void batch_execute(mcs_server *s, struct batch *b)
+static void batch_execute(mcsd_server *s, struct batch *b)
 {
 	mcs_error err = {0};
-	int r = mcs_registry_begin(s->reg, &err);
+	int r = mcsd_registry_begin(s->reg, &err);
 
 	b->text_len = 0;
 	b->ok = r >= 0;
@@ -160,7 +160,7 @@ static void batch_execute(mcs_server *s, struct batch *b)
 		json_object_put(p->res.reply);
 		p->res.reply = NULL;
 	}
-	r = mcs_registry_commit_nowait(s->reg, &err);
+	r = mcsd_registry_commit_nowait(s->reg, &err);
 	if (r < 0) {
 		log_msg(MCS_LOG_ERR, "registry commit: %s", err.msg);
 		b->ok = false; /* rolled back */
@@ -171,7 +171,7 @@ static void batch_execute(mcs_server *s, struct batch *b)
 
 static void *registry_main(void *arg)
 {
-	mcs_server *s = arg;
+	mcsd_server *s = arg;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
@@ -182,7 +182,7 @@ static void *registry_main(void *arg)
 			break; /* stopping, nothing left */
 		pthread_mutex_unlock(&s->lock);
 		batch_execute(s, b);
-		bool due = mcs_registry_checkpoint_due(s->reg);
+		bool due = mcsd_registry_checkpoint_due(s->reg);
 		pthread_mutex_lock(&s->lock);
 		if (due && !s->ckpt_wanted) {
 			s->ckpt_wanted = true;
@@ -202,7 +202,7 @@ static void *registry_main(void *arg)
 
 static void *sync_main(void *arg)
 {
-	mcs_server *s = arg;
+	mcsd_server *s = arg;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
@@ -214,7 +214,7 @@ static void *sync_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		/* one flush for every batch committed so far */
 		mcs_error err = {0};
-		int r = mcs_registry_sync(s->reg, &err);
+		int r = mcsd_registry_sync(s->reg, &err);
 		if (r < 0)
 			log_msg(MCS_LOG_ERR, "registry: %s%s", err.msg,
 				r == -ENOTCONN ? "" : ": stopping");
@@ -242,7 +242,7 @@ static void *sync_main(void *arg)
 
 static void *ckpt_main(void *arg)
 {
-	mcs_server *s = arg;
+	mcsd_server *s = arg;
 
 	/* behind the pipeline: checkpoints only use what it leaves */
 	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
@@ -255,7 +255,7 @@ static void *ckpt_main(void *arg)
 		s->ckpt_wanted = false;
 		pthread_mutex_unlock(&s->lock);
 		mcs_error err = {0};
-		int r = mcs_registry_checkpoint(s->reg, &err);
+		int r = mcsd_registry_checkpoint(s->reg, &err);
 		if (r < 0)
 			log_msg(MCS_LOG_WARNING, "registry: %s", err.msg);
 		else
@@ -269,7 +269,7 @@ static void *ckpt_main(void *arg)
 
 /* Loop thread: hand the gathered batch to the registry thread when it is
  * idle; until then more requests join the gathered batch. */
-void pipeline_dispatch(mcs_server *s)
+void pipeline_dispatch(mcsd_server *s)
 {
 	struct batch *b = s->gather;
 
@@ -284,7 +284,7 @@ void pipeline_dispatch(mcs_server *s)
 }
 
 /* Loop thread: batch b is durable (or failed); queue its replies. */
-static void batch_finish(mcs_server *s, struct batch *b)
+static void batch_finish(mcsd_server *s, struct batch *b)
 {
 	for (size_t i = 0; i < b->nexited; i++)
 		pidwatch_done(s, b->exited[i], b->ok);
@@ -328,7 +328,7 @@ static void batch_finish(mcs_server *s, struct batch *b)
 }
 
 /* Loop thread: after a W_DONE wake-up, answer what is durable. */
-void pipeline_collect(mcs_server *s)
+void pipeline_collect(mcsd_server *s)
 {
 	uint64_t v;
 	(void)!read(s->done.fd, &v, sizeof(v));
@@ -349,7 +349,7 @@ void pipeline_collect(mcs_server *s)
 }
 
 /* Tell the pipeline threads to stop, once nothing is left to do. */
-static void pipeline_signal_stop(mcs_server *s)
+static void pipeline_signal_stop(mcsd_server *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->stop_threads = true;
@@ -358,14 +358,14 @@ static void pipeline_signal_stop(mcs_server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int pipeline_start(mcs_server *s, mcs_error *err)
+int pipeline_start(mcsd_server *s, mcs_error *err)
 {
 	static void *(*const mains[])(void *) = {registry_main, sync_main,
 						 ckpt_main};
 	pthread_t *tids[] = {&s->registry_thread, &s->sync_thread,
 			     &s->ckpt_thread};
 	size_t n = 0;
-	int r = mcs_registry_checkpoint_elsewhere(s->reg, err);
+	int r = mcsd_registry_checkpoint_elsewhere(s->reg, err);
 
 	if (r < 0)
 		return r;
@@ -387,7 +387,7 @@ int pipeline_start(mcs_server *s, mcs_error *err)
 }
 
 /* Finish the batches in flight, answer them, and stop the threads. */
-void pipeline_stop(mcs_server *s)
+void pipeline_stop(mcsd_server *s)
 {
 	if (!s->threads_started)
 		return;

@@ -235,7 +235,7 @@ static struct json_object *registry_error(int r, const char *owner,
 	return error_of(varlink_error_name(r), done(ep, ok));
 }
 
-static struct json_object *entry_json(const mcs_registry_entry *e)
+static struct json_object *entry_json(const mcsd_registry_entry *e)
 {
 	char label[128];
 	struct json_object *o = json_object_new_object();
@@ -247,7 +247,7 @@ static struct json_object *entry_json(const mcs_registry_entry *e)
 	ok = add_str(o, "owner", e->owner) &&
 	     (!e->group[0] || add_str(o, "group", e->group)) &&
 	     add_str(o, "level", e->level) &&
-	     add_bool(o, "persistent", e->kind == MCS_REGISTRY_RESERVATION) &&
+	     add_bool(o, "persistent", e->kind == MCSD_REGISTRY_RESERVATION) &&
 	     add_int(o, "uid", e->uid) &&
 	     (e->pid <= 0 || add_int(o, "pid", e->pid)) &&
 	     add_str(o, "mount_label", label);
@@ -476,10 +476,11 @@ static int decode_interface(struct json_object *params, struct args *a,
 
 /* A method runs on decoded arguments and returns its reply (NULL: out of
  * memory); a lease to watch goes into *res. */
-typedef struct json_object *run_fn(mcs_registry *reg, const protocol_peer *peer,
+typedef struct json_object *run_fn(mcsd_registry *reg,
+				   const protocol_peer *peer,
 				   const struct args *a, protocol_result *res);
 
-static struct json_object *run_allocate(mcs_registry *reg,
+static struct json_object *run_allocate(mcsd_registry *reg,
 					const protocol_peer *peer,
 					const struct args *a,
 					protocol_result *res)
@@ -506,19 +507,19 @@ static struct json_object *run_allocate(mcs_registry *reg,
 
 	/* Idempotent per owner; another uid's owner is not ours to see
 	 * (the registry checks, in the same lookup). */
-	mcs_registry_request req = {
+	mcsd_registry_request req = {
 		.owner = a->owner,
 		.group = a->group,
 		.level = a->level,
 		.type = a->type,
-		.kind = a->persistent ? MCS_REGISTRY_RESERVATION
-				      : MCS_REGISTRY_LEASE,
+		.kind = a->persistent ? MCSD_REGISTRY_RESERVATION
+				      : MCSD_REGISTRY_LEASE,
 		.pid = a->pid,
 		.uid = peer->uid,
 	};
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
-	int r = mcs_registry_allocate(reg, &req, &e, &err);
+	int r = mcsd_registry_allocate(reg, &req, &e, &err);
 	if (r == -ESRCH) /* the pid exited meanwhile */
 		return invalid_parameter("pid");
 	if (r == -EPERM) /* the registry's message names no other uid */
@@ -528,7 +529,7 @@ static struct json_object *run_allocate(mcs_registry *reg,
 
 	struct json_object *o = json_object_new_object();
 	char plabel[MCS_NAME_MAX + 64], mlabel[128];
-	bool persistent = e.kind == MCS_REGISTRY_RESERVATION;
+	bool persistent = e.kind == MCSD_REGISTRY_RESERVATION;
 	bool ok = o != NULL;
 
 	snprintf(plabel, sizeof(plabel), PROCESS_PREFIX "%s:%s", a->type,
@@ -550,13 +551,14 @@ static struct json_object *run_allocate(mcs_registry *reg,
 }
 
 /* Release and Lookup: the owner's uid or root.  The entry into *e. */
-static struct json_object *owner_check(mcs_registry *reg,
+static struct json_object *owner_check(mcsd_registry *reg,
 				       const protocol_peer *peer,
-				       const char *owner, mcs_registry_entry *e)
+				       const char *owner,
+				       mcsd_registry_entry *e)
 {
 	if (peer->denied)
 		return denied("refused by the SELinux policy");
-	int r = mcs_registry_lookup(reg, owner, e, NULL);
+	int r = mcsd_registry_lookup(reg, owner, e, NULL);
 	if (r < 0)
 		return registry_error(r, owner, NULL, NULL);
 	if (peer->uid != 0 && e->uid != peer->uid)
@@ -564,12 +566,12 @@ static struct json_object *owner_check(mcs_registry *reg,
 	return NULL;
 }
 
-static struct json_object *run_lookup(mcs_registry *reg,
+static struct json_object *run_lookup(mcsd_registry *reg,
 				      const protocol_peer *peer,
 				      const struct args *a,
 				      protocol_result *res)
 {
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	struct json_object *refused = owner_check(reg, peer, a->owner, &e);
 
 	if (refused)
@@ -577,19 +579,19 @@ static struct json_object *run_lookup(mcs_registry *reg,
 	return reply_of(entry_json(&e));
 }
 
-static struct json_object *run_release(mcs_registry *reg,
+static struct json_object *run_release(mcsd_registry *reg,
 				       const protocol_peer *peer,
 				       const struct args *a,
 				       protocol_result *res)
 {
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	struct json_object *refused = owner_check(reg, peer, a->owner, &e);
 	mcs_error err = {0};
 	int r;
 
 	if (refused)
 		return refused;
-	r = mcs_registry_release(reg, a->owner, peer->uid, &err);
+	r = mcsd_registry_release(reg, a->owner, peer->uid, &err);
 	if (r < 0)
 		return registry_error(r, a->owner, NULL, err.msg);
 	return varlink_reply_new(NULL);
@@ -600,17 +602,17 @@ static struct json_object *run_release(mcs_registry *reg,
  * it), and the registry thread reads no more than that per call. */
 #define LIST_PAGE 64
 
-static struct json_object *run_list(mcs_registry *reg,
+static struct json_object *run_list(mcsd_registry *reg,
 				    const protocol_peer *peer,
 				    const struct args *a, protocol_result *res)
 {
 	if (peer->denied)
 		return denied("refused by the SELinux policy");
-	_cleanup_free_ mcs_registry_entry *rows =
+	_cleanup_free_ mcsd_registry_entry *rows =
 		calloc(LIST_PAGE, sizeof(*rows));
 	size_t n = 0;
-	int r = rows ? mcs_registry_list_page(reg, a->after, rows, LIST_PAGE,
-					      &n, NULL)
+	int r = rows ? mcsd_registry_list_page(reg, a->after, rows, LIST_PAGE,
+					       &n, NULL)
 		     : -ENOMEM;
 	if (r == -ENOMEM)
 		return NULL;
@@ -639,15 +641,15 @@ static struct json_object *run_list(mcs_registry *reg,
 	return reply_of(done(o, ok));
 }
 
-static struct json_object *run_status(mcs_registry *reg,
+static struct json_object *run_status(mcsd_registry *reg,
 				      const protocol_peer *peer,
 				      const struct args *a,
 				      protocol_result *res)
 {
 	if (peer->denied)
 		return denied("refused by the SELinux policy");
-	mcs_registry_counts c;
-	int r = mcs_registry_status(reg, &c);
+	mcsd_registry_counts c;
+	int r = mcsd_registry_status(reg, &c);
 	if (r < 0)
 		return registry_error(r, NULL, NULL, NULL);
 	struct json_object *o = json_object_new_object();
@@ -658,7 +660,7 @@ static struct json_object *run_status(mcs_registry *reg,
 	return reply_of(done(o, ok));
 }
 
-static struct json_object *run_get_info(mcs_registry *reg,
+static struct json_object *run_get_info(mcsd_registry *reg,
 					const protocol_peer *peer,
 					const struct args *a,
 					protocol_result *res)
@@ -688,7 +690,7 @@ static struct json_object *run_get_info(mcs_registry *reg,
 	return reply_of(done(o, ok));
 }
 
-static struct json_object *run_get_description(mcs_registry *reg,
+static struct json_object *run_get_description(mcsd_registry *reg,
 					       const protocol_peer *peer,
 					       const struct args *a,
 					       protocol_result *res)
@@ -718,7 +720,7 @@ static const struct method {
 };
 
 /* The reply to method `full` (interface.method) with params. */
-static struct json_object *dispatch(mcs_registry *reg,
+static struct json_object *dispatch(mcsd_registry *reg,
 				    const protocol_peer *peer, const char *full,
 				    struct json_object *params,
 				    protocol_result *res)
@@ -755,7 +757,7 @@ static struct json_object *dispatch(mcs_registry *reg,
 			      ifname);
 }
 
-int protocol_handle(mcs_registry *reg, const protocol_peer *peer,
+int protocol_handle(mcsd_registry *reg, const protocol_peer *peer,
 		    struct json_object *call, protocol_result *ret)
 {
 	struct json_object *m = NULL, *params = NULL, *v;

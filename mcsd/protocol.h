@@ -45,7 +45,7 @@ typedef struct protocol_result {
  * transaction.  *ret is filled in every case.  Returns 0, or -ENOMEM
  * (nothing to send: the caller drops the client).
  */
-int protocol_handle(mcs_registry *reg, const protocol_peer *peer,
+int protocol_handle(mcsd_registry *reg, const protocol_peer *peer,
 		    struct json_object *call, protocol_result *ret);
 
 /* An error reply {"error": name, "parameters": {key: value}} (key may be

@@ -27,18 +27,18 @@
 #include "store.h"
 #include "util.h"
 
-struct mcs_registry {
+struct mcsd_registry {
 	store *store;
 	mcs_cat_range range; /* categories handed out */
 	store_key *excluded; /* never handed out (in range) */
 	size_t n_excluded;
-	bool in_batch; /* inside mcs_registry_begin() */
+	bool in_batch; /* inside mcsd_registry_begin() */
 	char boot_id[STORE_BOOT_ID_MAX];
 };
 
-static void key_level(store_key key, char buf[MCS_REGISTRY_LEVEL_MAX])
+static void key_level(store_key key, char buf[MCSD_REGISTRY_LEVEL_MAX])
 {
-	snprintf(buf, MCS_REGISTRY_LEVEL_MAX, "s0:c%u,c%u", STORE_KEY_X(key),
+	snprintf(buf, MCSD_REGISTRY_LEVEL_MAX, "s0:c%u,c%u", STORE_KEY_X(key),
 		 STORE_KEY_Y(key));
 }
 
@@ -69,7 +69,7 @@ static int registry_level_key(const mcs_cat_range *range, const char *level,
 	return 0;
 }
 
-static bool registry_excluded(const mcs_registry *r, store_key key)
+static bool registry_excluded(const mcsd_registry *r, store_key key)
 {
 	for (size_t i = 0; i < r->n_excluded; i++)
 		if (r->excluded[i] == key)
@@ -78,7 +78,7 @@ static bool registry_excluded(const mcs_registry *r, store_key key)
 }
 
 /* The range, and the reserved and excluded levels inside it as keys. */
-static int registry_config(mcs_registry *r, const mcs_registry_config *cfg,
+static int registry_config(mcsd_registry *r, const mcsd_registry_config *cfg,
 			   mcs_error *err)
 {
 	static const mcs_cat_range def = {0, MCS_CAT_MAX};
@@ -91,7 +91,7 @@ static int registry_config(mcs_registry *r, const mcs_registry_config *cfg,
 		calloc(1 + (cfg ? cfg->n_excluded : 0), sizeof(*r->excluded));
 	if (!r->excluded)
 		return mcs_error_set(err, -ENOMEM, "out of memory");
-	if (registry_level_key(&r->range, MCS_REGISTRY_RESERVED_LEVEL, &key,
+	if (registry_level_key(&r->range, MCSD_REGISTRY_RESERVED_LEVEL, &key,
 			       NULL) == 0)
 		r->excluded[r->n_excluded++] = key;
 	for (size_t i = 0; cfg && i < cfg->n_excluded; i++) {
@@ -110,10 +110,10 @@ static int registry_config(mcs_registry *r, const mcs_registry_config *cfg,
 	return 0;
 }
 
-int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
-		      mcs_registry **ret, mcs_error *err)
+int mcsd_registry_open(const char *path, const mcsd_registry_config *cfg,
+		       mcsd_registry **ret, mcs_error *err)
 {
-	mcs_registry *r;
+	mcsd_registry *r;
 	store_config scfg;
 	int k;
 
@@ -143,11 +143,11 @@ int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
 	return 0;
 fail:
 	mcs_error_prefix(err, "registry %s: ", path);
-	mcs_registry_close(r);
+	mcsd_registry_close(r);
 	return k;
 }
 
-void mcs_registry_close(mcs_registry *r)
+void mcsd_registry_close(mcsd_registry *r)
 {
 	if (!r)
 		return;
@@ -164,13 +164,13 @@ void mcs_registry_close(mcs_registry *r)
 
 /* Inside a batch of the engine (one transaction, a savepoint per call):
  * never with an engine that wants a transaction per call. */
-static bool registry_in_tx_batch(const mcs_registry *r)
+static bool registry_in_tx_batch(const mcsd_registry *r)
 {
 	return r->in_batch && !r->store->ops->per_call;
 }
 
 /* Open the transaction of one call: a savepoint inside a batch. */
-static int registry_op_begin(mcs_registry *r, mcs_error *err)
+static int registry_op_begin(mcsd_registry *r, mcs_error *err)
 {
 	if (registry_in_tx_batch(r))
 		return r->store->ops->savepoint(r->store, err);
@@ -180,7 +180,7 @@ static int registry_op_begin(mcs_registry *r, mcs_error *err)
 /* Whether a call that ended with k runs again (its transaction was rolled
  * back whole by the engine), after a short random pause that keeps two
  * daemons from meeting again. */
-static bool registry_rerun(const mcs_registry *r, int k, int attempt)
+static bool registry_rerun(const mcsd_registry *r, int k, int attempt)
 {
 	if (k != -EAGAIN || registry_in_tx_batch(r) ||
 	    attempt + 1 >= REGISTRY_ATTEMPTS)
@@ -191,7 +191,7 @@ static bool registry_rerun(const mcs_registry *r, int k, int attempt)
 
 /* Close the transaction of one call: keep it when k >= 0 (outside a batch:
  * commit and make it durable), else undo it.  Returns k or an error. */
-static int registry_op_end(mcs_registry *r, int k, mcs_error *err)
+static int registry_op_end(mcsd_registry *r, int k, mcs_error *err)
 {
 	const struct store_ops *ops = r->store->ops;
 	int c;
@@ -211,7 +211,7 @@ static int registry_op_end(mcs_registry *r, int k, mcs_error *err)
 	return c < 0 ? c : k;
 }
 
-int mcs_registry_begin(mcs_registry *r, mcs_error *err)
+int mcsd_registry_begin(mcsd_registry *r, mcs_error *err)
 {
 	int k;
 
@@ -229,7 +229,7 @@ int mcs_registry_begin(mcs_registry *r, mcs_error *err)
 	return 0;
 }
 
-int mcs_registry_rollback(mcs_registry *r, mcs_error *err)
+int mcsd_registry_rollback(mcsd_registry *r, mcs_error *err)
 {
 	if (!r->in_batch)
 		return mcs_error_set(err, -EBUSY, "registry: no batch open");
@@ -239,7 +239,7 @@ int mcs_registry_rollback(mcs_registry *r, mcs_error *err)
 	return r->store->ops->rollback(r->store, err);
 }
 
-int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err)
+int mcsd_registry_commit_nowait(mcsd_registry *r, mcs_error *err)
 {
 	if (!r->in_batch)
 		return mcs_error_set(err, -EBUSY, "registry: no batch open");
@@ -249,21 +249,21 @@ int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err)
 	return r->store->ops->commit(r->store, err);
 }
 
-int mcs_registry_commit(mcs_registry *r, mcs_error *err)
+int mcsd_registry_commit(mcsd_registry *r, mcs_error *err)
 {
-	int k = mcs_registry_commit_nowait(r, err);
+	int k = mcsd_registry_commit_nowait(r, err);
 
 	return k < 0 ? k : r->store->ops->sync(r->store, err);
 }
 
-int mcs_registry_sync(mcs_registry *r, mcs_error *err)
+int mcsd_registry_sync(mcsd_registry *r, mcs_error *err)
 {
 	if (!r)
 		return mcs_error_set(err, -EINVAL, "no registry");
 	return r->store->ops->sync(r->store, err);
 }
 
-int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err)
+int mcsd_registry_checkpoint_elsewhere(mcsd_registry *r, mcs_error *err)
 {
 	if (!r)
 		return mcs_error_set(err, -EINVAL, "no registry");
@@ -272,13 +272,13 @@ int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err)
 	return r->store->ops->checkpoint_elsewhere(r->store, err);
 }
 
-bool mcs_registry_checkpoint_due(mcs_registry *r)
+bool mcsd_registry_checkpoint_due(mcsd_registry *r)
 {
 	return r && r->store->ops->checkpoint_due &&
 	       r->store->ops->checkpoint_due(r->store);
 }
 
-int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err)
+int mcsd_registry_checkpoint(mcsd_registry *r, mcs_error *err)
 {
 	if (!r || !r->store->ops->checkpoint)
 		return mcs_error_set(err, -EINVAL, "no checkpoint connection");
@@ -289,11 +289,11 @@ int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err)
 
 /* -EEXIST naming who holds level (table key key) to root; to another uid
  * only that it is in use (owner names are not for every uid to see). */
-static int registry_in_use(mcs_registry *r, const char *level, store_key key,
+static int registry_in_use(mcsd_registry *r, const char *level, store_key key,
 			   uid_t uid, mcs_error *err)
 {
-	char owner[MCS_REGISTRY_OWNER_MAX + 1] = "";
-	char group[MCS_REGISTRY_OWNER_MAX + 1] = "";
+	char owner[MCSD_REGISTRY_OWNER_MAX + 1] = "";
+	char group[MCSD_REGISTRY_OWNER_MAX + 1] = "";
 
 	if (uid != 0)
 		return mcs_error_set(err, -EEXIST,
@@ -311,9 +311,9 @@ static int registry_in_use(mcs_registry *r, const char *level, store_key key,
 }
 
 /* Check req; an explicit level into level (canonical) and *ret_key. */
-static int registry_validate(const mcs_registry *r,
-			     const mcs_registry_request *req,
-			     char level[MCS_REGISTRY_LEVEL_MAX],
+static int registry_validate(const mcsd_registry *r,
+			     const mcsd_registry_request *req,
+			     char level[MCSD_REGISTRY_LEVEL_MAX],
 			     store_key *ret_key, mcs_error *err)
 {
 	const char *group = req->group && *req->group ? req->group : NULL;
@@ -323,8 +323,8 @@ static int registry_validate(const mcs_registry *r,
 	    (group && mcs_name_check(MCS_NAME_GROUP, group, err) < 0) ||
 	    (req->type && mcs_name_check(MCS_NAME_TYPE, req->type, err) < 0))
 		return -EINVAL;
-	if (req->kind != MCS_REGISTRY_LEASE &&
-	    req->kind != MCS_REGISTRY_RESERVATION)
+	if (req->kind != MCSD_REGISTRY_LEASE &&
+	    req->kind != MCSD_REGISTRY_RESERVATION)
 		return mcs_error_set(err, -EINVAL, "invalid kind %d",
 				     (int)req->kind);
 	if (req->pid < 0)
@@ -349,11 +349,12 @@ static int registry_validate(const mcs_registry *r,
 }
 
 /* req's owner row for the pair key, as it will be stored. */
-static void registry_row(const mcs_registry *r, const mcs_registry_request *req,
-			 store_key key, uint64_t start, store_owner *row)
+static void registry_row(const mcsd_registry *r,
+			 const mcsd_registry_request *req, store_key key,
+			 uint64_t start, store_owner *row)
 {
-	mcs_registry_entry *e = &row->entry;
-	bool lease = req->kind == MCS_REGISTRY_LEASE;
+	mcsd_registry_entry *e = &row->entry;
+	bool lease = req->kind == MCSD_REGISTRY_LEASE;
 
 	memset(row, 0, sizeof(*row));
 	snprintf(e->owner, sizeof(e->owner), "%s", req->owner);
@@ -371,10 +372,10 @@ static void registry_row(const mcs_registry *r, const mcs_registry_request *req,
 }
 
 /* Insert req's owner row for the pair key; *ret (may be NULL) receives it. */
-static int registry_insert_owner(mcs_registry *r,
-				 const mcs_registry_request *req, store_key key,
-				 uint64_t start, mcs_registry_entry *ret,
-				 mcs_error *err)
+static int registry_insert_owner(mcsd_registry *r,
+				 const mcsd_registry_request *req,
+				 store_key key, uint64_t start,
+				 mcsd_registry_entry *ret, mcs_error *err)
 {
 	store_owner row;
 	int k;
@@ -387,14 +388,14 @@ static int registry_insert_owner(mcs_registry *r,
 }
 
 /* The body of allocate, inside the call's transaction. */
-static int registry_allocate_locked(mcs_registry *r,
-				    const mcs_registry_request *req,
+static int registry_allocate_locked(mcsd_registry *r,
+				    const mcsd_registry_request *req,
 				    const char *want, store_key want_key,
-				    mcs_registry_entry *ret, mcs_error *err)
+				    mcsd_registry_entry *ret, mcs_error *err)
 {
 	const struct store_ops *ops = r->store->ops;
 	const char *group = req->group && *req->group ? req->group : NULL;
-	char level[MCS_REGISTRY_LEVEL_MAX];
+	char level[MCSD_REGISTRY_LEVEL_MAX];
 	store_owner cur;
 	store_key key = want_key;
 	uint64_t start = 0;
@@ -427,7 +428,7 @@ static int registry_allocate_locked(mcs_registry *r,
 		return ops->owner_get(r->store, req->owner, NULL, err);
 
 	/* the lease's process, before anything is taken for it */
-	if (req->kind == MCS_REGISTRY_LEASE && req->pid > 0) {
+	if (req->kind == MCSD_REGISTRY_LEASE && req->pid > 0) {
 		k = proc_pid_start_time(req->pid, &start);
 		if (k < 0)
 			return mcs_error_set(
@@ -467,7 +468,7 @@ static int registry_allocate_locked(mcs_registry *r,
 	if (k == -EEXIST && *want)
 		return registry_in_use(r, want, want_key, req->uid, err);
 	if (k == -ENOSPC) {
-		mcs_registry_counts c;
+		mcsd_registry_counts c;
 
 		if (ops->counts(r->store, &c, NULL) < 0)
 			memset(&c, 0, sizeof(c));
@@ -482,10 +483,10 @@ static int registry_allocate_locked(mcs_registry *r,
 	return k < 0 ? k : 1;
 }
 
-int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
-			  mcs_registry_entry *ret, mcs_error *err)
+int mcsd_registry_allocate(mcsd_registry *r, const mcsd_registry_request *req,
+			   mcsd_registry_entry *ret, mcs_error *err)
 {
-	char want[MCS_REGISTRY_LEVEL_MAX];
+	char want[MCSD_REGISTRY_LEVEL_MAX];
 	store_key want_key = 0;
 	int k, created = 0;
 
@@ -513,7 +514,7 @@ int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
 /* ---- release, lookup, list, status --------------------------------------- */
 
 /* The body of release, inside the call's transaction. */
-static int registry_release_locked(mcs_registry *r, const char *owner,
+static int registry_release_locked(mcsd_registry *r, const char *owner,
 				   uid_t uid, store_owner *cur, mcs_error *err)
 {
 	const struct store_ops *ops = r->store->ops;
@@ -539,8 +540,8 @@ static int registry_release_locked(mcs_registry *r, const char *owner,
 	return ops->pair_release(r->store, cur->key, err);
 }
 
-int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
-			 mcs_error *err)
+int mcsd_registry_release(mcsd_registry *r, const char *owner, uid_t uid,
+			  mcs_error *err)
 {
 	store_owner cur;
 	int k;
@@ -562,25 +563,25 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
 	return k;
 }
 
-int mcs_registry_end_lease(mcs_registry *r, const char *owner, pid_t pid,
-			   mcs_error *err)
+int mcsd_registry_end_lease(mcsd_registry *r, const char *owner, pid_t pid,
+			    mcs_error *err)
 {
-	mcs_registry_entry row;
-	int k = mcs_registry_lookup(r, owner, &row, NULL);
+	mcsd_registry_entry row;
+	int k = mcsd_registry_lookup(r, owner, &row, NULL);
 
 	if (k == -ENOENT)
 		return 0;
 	if (k < 0)
-		return mcs_registry_lookup(r, owner, NULL, err);
+		return mcsd_registry_lookup(r, owner, NULL, err);
 	/* Released and allocated again meanwhile: not this lease any more. */
-	if (row.kind != MCS_REGISTRY_LEASE || row.pid != pid)
+	if (row.kind != MCSD_REGISTRY_LEASE || row.pid != pid)
 		return 0;
-	k = mcs_registry_release(r, owner, 0, err);
+	k = mcsd_registry_release(r, owner, 0, err);
 	return k < 0 ? k : 1;
 }
 
-int mcs_registry_lookup(mcs_registry *r, const char *owner,
-			mcs_registry_entry *ret, mcs_error *err)
+int mcsd_registry_lookup(mcsd_registry *r, const char *owner,
+			 mcsd_registry_entry *ret, mcs_error *err)
 {
 	store_owner row;
 	int k;
@@ -593,20 +594,20 @@ int mcs_registry_lookup(mcs_registry *r, const char *owner,
 	return k;
 }
 
-/* Rows read per page by mcs_registry_list. */
+/* Rows read per page by mcsd_registry_list. */
 #define LIST_PAGE 256
 
-int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
-		      size_t *ret_n, mcs_error *err)
+int mcsd_registry_list(mcsd_registry *r, mcsd_registry_entry **ret_entries,
+		       size_t *ret_n, mcs_error *err)
 {
-	_cleanup_free_ mcs_registry_entry *v = NULL;
+	_cleanup_free_ mcsd_registry_entry *v = NULL;
 	size_t n = 0, cap = 0, got;
 	int k;
 
 	do {
 		if (cap - n < LIST_PAGE) {
 			size_t ncap = cap ? 2 * cap : LIST_PAGE;
-			mcs_registry_entry *nv =
+			mcsd_registry_entry *nv =
 				reallocarray(v, ncap, sizeof(*v));
 
 			if (!nv)
@@ -626,9 +627,9 @@ int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
 	return 0;
 }
 
-int mcs_registry_list_page(mcs_registry *r, const char *after,
-			   mcs_registry_entry *entries, size_t max,
-			   size_t *ret_n, mcs_error *err)
+int mcsd_registry_list_page(mcsd_registry *r, const char *after,
+			    mcsd_registry_entry *entries, size_t max,
+			    size_t *ret_n, mcs_error *err)
 {
 	if (!r || !entries || !ret_n || max == 0 || max > INT32_MAX)
 		return mcs_error_set(err, -EINVAL, "list: bad arguments");
@@ -636,9 +637,9 @@ int mcs_registry_list_page(mcs_registry *r, const char *after,
 					max, ret_n, err);
 }
 
-int mcs_registry_lease_page(mcs_registry *r, const char *after,
-			    mcs_registry_lease *leases, size_t max,
-			    size_t *ret_n, mcs_error *err)
+int mcsd_registry_lease_page(mcsd_registry *r, const char *after,
+			     mcsd_registry_lease *leases, size_t max,
+			     size_t *ret_n, mcs_error *err)
 {
 	_cleanup_free_ store_lease *page = NULL;
 	int k;
@@ -660,7 +661,7 @@ int mcs_registry_lease_page(mcs_registry *r, const char *after,
 	return 0;
 }
 
-int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret)
+int mcsd_registry_status(mcsd_registry *r, mcsd_registry_counts *ret)
 {
 	return r->store->ops->counts(r->store, ret, NULL);
 }
@@ -671,11 +672,11 @@ int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret)
 #define RECONCILE_CHUNK 1024
 
 typedef struct owner_name {
-	char name[MCS_REGISTRY_OWNER_MAX + 1];
+	char name[MCSD_REGISTRY_OWNER_MAX + 1];
 } owner_name;
 
 /* A lease whose process is gone (or reused), or of another boot. */
-static bool registry_lease_dead(const mcs_registry *r, const store_lease *l)
+static bool registry_lease_dead(const mcsd_registry *r, const store_lease *l)
 {
 	uint64_t start;
 
@@ -692,7 +693,7 @@ static bool registry_lease_dead(const mcs_registry *r, const store_lease *l)
  * *cursor, into dead; the cursor moves past the leases checked.
  * *ret_more when the leases are not exhausted.
  */
-static int reconcile_scan(mcs_registry *r, owner_name *cursor,
+static int reconcile_scan(mcsd_registry *r, owner_name *cursor,
 			  store_lease *page, owner_name *dead, size_t *ret_n,
 			  bool *ret_more, mcs_error *err)
 {
@@ -721,8 +722,8 @@ static int reconcile_scan(mcs_registry *r, owner_name *cursor,
 	return 0;
 }
 
-int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
-			   mcs_error *err)
+int mcsd_registry_reconcile(mcsd_registry *r, size_t *ret_released,
+			    mcs_error *err)
 {
 	_cleanup_free_ owner_name *dead =
 		calloc(RECONCILE_CHUNK, sizeof(*dead));
@@ -748,21 +749,21 @@ int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
 		if (k < 0 || n == 0)
 			break;
 		if (own_batch) {
-			k = mcs_registry_begin(r, err);
+			k = mcsd_registry_begin(r, err);
 			if (k < 0)
 				break;
 		}
 		for (size_t i = 0; i < n && k >= 0; i++) {
-			k = mcs_registry_release(r, dead[i].name, 0, err);
+			k = mcsd_registry_release(r, dead[i].name, 0, err);
 			if (k >= 0)
 				log_msg(MCS_LOG_NOTICE,
 					"reconcile: released dead lease %s",
 					dead[i].name);
 		}
 		if (own_batch && k < 0)
-			mcs_registry_rollback(r, NULL);
+			mcsd_registry_rollback(r, NULL);
 		else if (own_batch)
-			k = mcs_registry_commit(r, err);
+			k = mcsd_registry_commit(r, err);
 		if (k >= 0)
 			released += n;
 	}

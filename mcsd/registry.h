@@ -22,12 +22,12 @@
  * and to the boot it was made in; a *reservation* survives both.
  *
  * Transactions: every call below is atomic on its own (one BEGIN IMMEDIATE
- * ... COMMIT).  Between mcs_registry_begin() and mcs_registry_commit() the
+ * ... COMMIT).  Between mcsd_registry_begin() and mcsd_registry_commit() the
  * calls are grouped into ONE durable commit; each call stays atomic inside
  * the batch (a SAVEPOINT), so a failing call (e.g. -EEXIST) changes nothing
  * and does not undo the other calls of the batch.
  *
- * Threads: an mcs_registry is not thread-safe; use it from one thread.
+ * Threads: an mcsd_registry is not thread-safe; use it from one thread.
  * Errors: >= 0 or -errno; err (optional, last) gets a one-line message
  * naming the owner/level.
  */
@@ -44,9 +44,9 @@
 
 #include "entry.h"
 
-typedef struct mcs_registry mcs_registry;
+typedef struct mcsd_registry mcsd_registry;
 
-typedef struct mcs_registry_config {
+typedef struct mcsd_registry_config {
 	/* Categories handed out; {0, 0} means the default c0.c1023. */
 	mcs_cat_range range;
 	/* Extra levels never handed out (besides s0:c1022,c1023), canonical
@@ -57,32 +57,32 @@ typedef struct mcs_registry_config {
 	/* This host's id for its leases where many hosts share one store
 	 * (PostgreSQL); NULL or "": /etc/machine-id.  Ignored by sqlite. */
 	const char *host_id;
-} mcs_registry_config;
+} mcsd_registry_config;
 
-typedef struct mcs_registry_request {
+typedef struct mcsd_registry_request {
 	const char *owner; /* required, an MCS_NAME_OWNER (mcs/names.h) */
 	const char *group; /* optional (NULL or ""): pod sharing one level */
 	const char *level; /* optional explicit level "s0:cX,cY" */
 	const char *type;  /* optional process type, stored as given */
-	mcs_registry_kind kind;
+	mcsd_registry_kind kind;
 	pid_t pid; /* lease: process it is bound to (0: the boot only) */
 	uid_t uid; /* client's uid (from SO_PEERCRED) */
-} mcs_registry_request;
+} mcsd_registry_request;
 
 /*
  * Open (creating it if needed) the registry at path, a location of
  * store_open() ("sqlite:PATH", a path, ":memory:" for a private
  * in-memory one), run pending schema migrations in one
  * transaction, and build the in-memory free set.  cfg may be NULL
- * (defaults).  Does NOT reconcile: call mcs_registry_reconcile().
- * On success *ret owns the registry; free with mcs_registry_close().
+ * (defaults).  Does NOT reconcile: call mcsd_registry_reconcile().
+ * On success *ret owns the registry; free with mcsd_registry_close().
  * Returns 0, -EINVAL (bad config), -EIO/-errno (sqlite), -ENOMEM.
  */
-int mcs_registry_open(const char *path, const mcs_registry_config *cfg,
-		      mcs_registry **ret, mcs_error *err);
+int mcsd_registry_open(const char *path, const mcsd_registry_config *cfg,
+		       mcsd_registry **ret, mcs_error *err);
 
 /* Close r (rolling back an open batch).  NULL is a no-op. */
-void mcs_registry_close(mcs_registry *r);
+void mcsd_registry_close(mcsd_registry *r);
 
 /*
  * Give req->owner a level, or return the one it already holds
@@ -98,16 +98,16 @@ void mcs_registry_close(mcs_registry *r);
  * (a lease's pid does not exist), -EPERM (owner exists and belongs to
  * another uid than req->uid, which is not 0), -EIO.
  */
-int mcs_registry_allocate(mcs_registry *r, const mcs_registry_request *req,
-			  mcs_registry_entry *ret, mcs_error *err);
+int mcsd_registry_allocate(mcsd_registry *r, const mcsd_registry_request *req,
+			   mcsd_registry_entry *ret, mcs_error *err);
 
 /*
  * Release owner's row.  uid 0 may release anything; another uid only rows
  * it created (-EPERM otherwise).  The pair goes to the quarantine when no
  * member of its group is left.  Returns 0, -ENOENT, -EPERM, -EIO.
  */
-int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
-			 mcs_error *err);
+int mcsd_registry_release(mcsd_registry *r, const char *owner, uid_t uid,
+			  mcs_error *err);
 
 /*
  * The process owner's lease was bound to (pid) has exited: release the
@@ -115,21 +115,21 @@ int mcs_registry_release(mcs_registry *r, const char *owner, uid_t uid,
  * again meanwhile).  Returns 1 when released, 0 when there was nothing
  * to release, or -errno.
  */
-int mcs_registry_end_lease(mcs_registry *r, const char *owner, pid_t pid,
-			   mcs_error *err);
+int mcsd_registry_end_lease(mcsd_registry *r, const char *owner, pid_t pid,
+			    mcs_error *err);
 
 /* Fill *ret with owner's row.  Returns 0, -ENOENT, -EIO. */
-int mcs_registry_lookup(mcs_registry *r, const char *owner,
-			mcs_registry_entry *ret, mcs_error *err);
+int mcsd_registry_lookup(mcsd_registry *r, const char *owner,
+			 mcsd_registry_entry *ret, mcs_error *err);
 
 /*
  * All owner rows, ordered by owner.  *ret_entries is a malloc'ed array of
  * *ret_n entries that the caller frees with free() (NULL when empty):
  * over 600 bytes a row, so a large registry is better read with
- * mcs_registry_list_page().  Returns 0, -ENOMEM, -EIO.
+ * mcsd_registry_list_page().  Returns 0, -ENOMEM, -EIO.
  */
-int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
-		      size_t *ret_n, mcs_error *err);
+int mcsd_registry_list(mcsd_registry *r, mcsd_registry_entry **ret_entries,
+		       size_t *ret_n, mcs_error *err);
 
 /*
  * One page of owner rows: at most max of those whose owner sorts after
@@ -139,9 +139,9 @@ int mcs_registry_list(mcs_registry *r, mcs_registry_entry **ret_entries,
  * without holding it (or memory) up: pass the last owner returned as the
  * next `after`.  Returns 0, -EINVAL, -EIO.
  */
-int mcs_registry_list_page(mcs_registry *r, const char *after,
-			   mcs_registry_entry *entries, size_t max,
-			   size_t *ret_n, mcs_error *err);
+int mcsd_registry_list_page(mcsd_registry *r, const char *after,
+			    mcsd_registry_entry *entries, size_t max,
+			    size_t *ret_n, mcs_error *err);
 
 /*
  * One page of this host's leases (rows of kind lease: all of them for
@@ -149,19 +149,19 @@ int mcs_registry_list_page(mcs_registry *r, const char *after,
  * max whose owner sorts after `after` ("" or NULL: from the first),
  * ordered by owner; *ret_n of them.  Returns 0, -EINVAL, -errno.
  */
-typedef struct mcs_registry_lease {
-	char owner[MCS_REGISTRY_OWNER_MAX + 1];
+typedef struct mcsd_registry_lease {
+	char owner[MCSD_REGISTRY_OWNER_MAX + 1];
 	pid_t pid; /* 0 when bound to the boot only */
 	uint64_t pid_start;
-} mcs_registry_lease;
+} mcsd_registry_lease;
 
-int mcs_registry_lease_page(mcs_registry *r, const char *after,
-			    mcs_registry_lease *leases, size_t max,
-			    size_t *ret_n, mcs_error *err);
+int mcsd_registry_lease_page(mcsd_registry *r, const char *after,
+			     mcsd_registry_lease *leases, size_t max,
+			     size_t *ret_n, mcs_error *err);
 
 /* Counts (the engine's: from memory for sqlite, a query for PostgreSQL).
  * Returns 0, or -errno when the engine cannot count (database down). */
-int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
+int mcsd_registry_status(mcsd_registry *r, mcsd_registry_counts *ret);
 
 /*
  * Release the leases of dead processes (pid gone, or its start time
@@ -170,8 +170,8 @@ int mcs_registry_status(mcs_registry *r, mcs_registry_counts *ret);
  * *ret_released (may be NULL) receives the number of rows released.
  * Returns 0 or -errno.
  */
-int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
-			   mcs_error *err);
+int mcsd_registry_reconcile(mcsd_registry *r, size_t *ret_released,
+			    mcs_error *err);
 
 /*
  * Batching: begin opens one BEGIN IMMEDIATE transaction; calls made until
@@ -179,9 +179,9 @@ int mcs_registry_reconcile(mcs_registry *r, size_t *ret_released,
  * (and the in-memory free set with them).  -EBUSY when a batch is already
  * open (begin) or none is (commit/rollback).  A failed commit rolls back.
  */
-int mcs_registry_begin(mcs_registry *r, mcs_error *err);
-int mcs_registry_commit(mcs_registry *r, mcs_error *err);
-int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
+int mcsd_registry_begin(mcsd_registry *r, mcs_error *err);
+int mcsd_registry_commit(mcsd_registry *r, mcs_error *err);
+int mcsd_registry_rollback(mcsd_registry *r, mcs_error *err);
 
 /*
  * Split commit, for a server that overlaps the disk flush of one batch
@@ -192,18 +192,18 @@ int mcs_registry_rollback(mcs_registry *r, mcs_error *err);
  * that started after it returned 0.  sync only flushes a file descriptor
  * and may be called from another thread while this one runs the next
  * batch; everything else on r must stay in one thread at a time.
- * mcs_registry_commit() is commit_nowait + sync.  Returns 0 or -errno
+ * mcsd_registry_commit() is commit_nowait + sync.  Returns 0 or -errno
  * (sync: -EIO and the like; then the state on disk is unknown and the
  * caller should stop).
  */
-int mcs_registry_commit_nowait(mcs_registry *r, mcs_error *err);
-int mcs_registry_sync(mcs_registry *r, mcs_error *err);
+int mcsd_registry_commit_nowait(mcsd_registry *r, mcs_error *err);
+int mcsd_registry_sync(mcsd_registry *r, mcs_error *err);
 
 /*
  * Checkpoints (copying the WAL into the database file) off the committing
  * thread.  By default a commit that finds the WAL long does the copy
  * itself, which stalls that commit for milliseconds.  After
- * checkpoint_elsewhere, commits leave it to mcs_registry_checkpoint(),
+ * checkpoint_elsewhere, commits leave it to mcsd_registry_checkpoint(),
  * which uses a connection of its own and may run in another thread while
  * this one commits; checkpoint_due says when it is time (a lock-free
  * read).  checkpoint returns the frames copied (>= 0) or -errno; it
@@ -211,8 +211,8 @@ int mcs_registry_sync(mcs_registry *r, mcs_error *err);
  * past 256 MiB, a commit restarts it itself.  Both 0 / false for a
  * database in memory.
  */
-int mcs_registry_checkpoint_elsewhere(mcs_registry *r, mcs_error *err);
-bool mcs_registry_checkpoint_due(mcs_registry *r);
-int mcs_registry_checkpoint(mcs_registry *r, mcs_error *err);
+int mcsd_registry_checkpoint_elsewhere(mcsd_registry *r, mcs_error *err);
+bool mcsd_registry_checkpoint_due(mcsd_registry *r);
+int mcsd_registry_checkpoint(mcsd_registry *r, mcs_error *err);
 
 #endif

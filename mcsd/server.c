@@ -39,7 +39,7 @@ long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int epoll_add(mcs_server *s, struct watch *w, uint32_t events)
+int epoll_add(mcsd_server *s, struct watch *w, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0
@@ -49,21 +49,21 @@ int epoll_add(mcs_server *s, struct watch *w, uint32_t events)
 
 /* Open the registry over the configured range and release the leases of
  * dead processes and earlier boots. */
-static int registry_start(const mcs_server_config *cfg, mcs_registry **ret,
+static int registry_start(const mcsd_server_config *cfg, mcsd_registry **ret,
 			  mcs_error *err)
 {
-	mcs_registry_config rcfg = {.host_id = cfg->host_id};
+	mcsd_registry_config rcfg = {.host_id = cfg->host_id};
 	size_t released = 0;
 	int r = mcs_cat_range_parse(cfg->range, &rcfg.range, err);
 
 	if (r < 0)
 		return mcs_error_prefix(err, "range '%s': ", cfg->range);
-	r = mcs_registry_open(cfg->db_path, &rcfg, ret, err);
+	r = mcsd_registry_open(cfg->db_path, &rcfg, ret, err);
 	if (r < 0)
 		return r; /* err already names the registry */
-	r = mcs_registry_reconcile(*ret, &released, err);
+	r = mcsd_registry_reconcile(*ret, &released, err);
 	if (r < 0) {
-		mcs_registry_close(*ret);
+		mcsd_registry_close(*ret);
 		*ret = NULL;
 		return mcs_error_prefix(
 			err, "registry %s: reconcile: ", cfg->db_path);
@@ -76,10 +76,10 @@ static int registry_start(const mcs_server_config *cfg, mcs_registry **ret,
 	return 0;
 }
 
-int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
-		   mcs_error *err)
+int mcsd_server_new(const mcsd_server_config *cfg, mcsd_server **ret,
+		    mcs_error *err)
 {
-	mcs_server *s = calloc(1, sizeof(*s));
+	mcsd_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return mcs_error_set(err, -ENOMEM, "out of memory");
 	s->cfg = *cfg;
@@ -140,11 +140,11 @@ int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
 	*ret = s;
 	return 0;
 fail:
-	mcs_server_free(s);
+	mcsd_server_free(s);
 	return r;
 }
 
-void mcs_server_free(mcs_server *s)
+void mcsd_server_free(mcsd_server *s)
 {
 	if (!s)
 		return;
@@ -182,11 +182,11 @@ void mcs_server_free(mcs_server *s)
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
-	mcs_registry_close(s->reg);
+	mcsd_registry_close(s->reg);
 	free(s);
 }
 
-static int next_timeout(const mcs_server *s)
+static int next_timeout(const mcsd_server *s)
 {
 	long long now = now_ms(), next = now + 60000;
 	next = admission_deadline(s, next);
@@ -199,7 +199,7 @@ static int next_timeout(const mcs_server *s)
 	return next <= now ? 0 : (int)(next - now);
 }
 
-int mcs_server_run(mcs_server *s, mcs_error *err)
+int mcsd_server_run(mcsd_server *s, mcs_error *err)
 {
 	struct epoll_event evs[256];
 	int r = pipeline_start(s, err);

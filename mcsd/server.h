@@ -18,7 +18,7 @@
 #define MCS_DEFAULT_RANGE "c0.c1023"
 #define MCS_PATH_MAX	  4096
 
-typedef struct mcs_server_config {
+typedef struct mcsd_server_config {
 	char socket_path[108];	    /* listening socket (sun_path limit) */
 	char db_path[MCS_PATH_MAX]; /* registry: sqlite path or
 				       postgresql:// URI */
@@ -30,11 +30,11 @@ typedef struct mcs_server_config {
 	int idle_timeout_ms;	 /* a silent connection is closed after */
 	int max_clients;	 /* connections beyond are refused */
 	int max_clients_per_uid; /* of one uid other than root */
-} mcs_server_config;
+} mcsd_server_config;
 
 /* Fill cfg with the built-in defaults (default paths, c0.c1023, 5 s read
  * timeout, 60 s idle timeout, 1024 clients, 64 per uid). */
-void mcs_server_config_init(mcs_server_config *cfg);
+void mcsd_server_config_init(mcsd_server_config *cfg);
 
 /*
  * Parse the config file at path into a fresh copy of *cfg: `key = value`
@@ -44,16 +44,16 @@ void mcs_server_config_init(mcs_server_config *cfg);
  * when the whole file is valid.  Returns 0, -errno of open, or -EINVAL (err
  * names the file and line).
  */
-int mcs_server_config_load(mcs_server_config *cfg, const char *path,
-			   mcs_error *err);
+int mcsd_server_config_load(mcsd_server_config *cfg, const char *path,
+			    mcs_error *err);
 
 /*
  * Check cfg (range syntax, group exists and resolves into cfg->gid,
  * timeouts positive).  Returns 0 or -EINVAL with err set.
  */
-int mcs_server_config_check(mcs_server_config *cfg, mcs_error *err);
+int mcsd_server_config_check(mcsd_server_config *cfg, mcs_error *err);
 
-typedef struct mcs_server mcs_server;
+typedef struct mcsd_server mcsd_server;
 
 /*
  * Open the registry (reconciling leases of dead pids and earlier boots),
@@ -63,16 +63,16 @@ typedef struct mcs_server mcs_server;
  * (each client and each watched lease pid holds a descriptor).  On
  * success *ret owns the server.  Returns 0 or -errno.
  */
-int mcs_server_new(const mcs_server_config *cfg, mcs_server **ret,
-		   mcs_error *err);
+int mcsd_server_new(const mcsd_server_config *cfg, mcsd_server **ret,
+		    mcs_error *err);
 
 /*
  * Serve until SIGTERM or SIGINT, then close every connection and return 0;
  * sends sd_notify("READY=1") once listening.  -errno on a fatal error.
  */
-int mcs_server_run(mcs_server *s, mcs_error *err);
+int mcsd_server_run(mcsd_server *s, mcs_error *err);
 
 /* Close the socket (unlinking it when created by us) and the registry. */
-void mcs_server_free(mcs_server *s);
+void mcsd_server_free(mcsd_server *s);
 
 #endif

@@ -94,9 +94,9 @@ struct bqueue {
 	struct batch *head, *tail;
 };
 
-struct mcs_server {
-	mcs_server_config cfg;
-	mcs_registry *reg; /* the registry thread's, once threads run */
+struct mcsd_server {
+	mcsd_server_config cfg;
+	mcsd_registry *reg; /* the registry thread's, once threads run */
 	int epfd;
 	struct watch listen; /* W_LISTEN */
 	/* /dev/null, held to be given up when we run out of descriptors:
@@ -140,50 +140,50 @@ struct mcs_server {
 
 /* server.c */
 long long now_ms(void);
-int epoll_add(mcs_server *s, struct watch *w, uint32_t events);
+int epoll_add(mcsd_server *s, struct watch *w, uint32_t events);
 
 /* listen.c: take systemd's socket or create cfg.socket_path; watched. */
-int listen_open(mcs_server *s, mcs_error *err);
+int listen_open(mcsd_server *s, mcs_error *err);
 
 /* admission.c */
 void admission_raise_nofile(void);
 /* Accept up to a round of pending connections. */
-void admission_accept(mcs_server *s);
+void admission_accept(mcsd_server *s);
 /* End a refusal episode or a rest of the socket when their time came. */
-void admission_tick(mcs_server *s);
+void admission_tick(mcsd_server *s);
 /* The earlier of next and admission's next deadline (ms). */
-long long admission_deadline(const mcs_server *s, long long next);
+long long admission_deadline(const mcsd_server *s, long long next);
 
 /* conn.c */
-void conn_new(mcs_server *s, int fd, const struct ucred *uc);
-void conn_free(mcs_server *s, struct conn *c);
-void conn_read(mcs_server *s, struct conn *c);
-void conn_flush(mcs_server *s, struct conn *c);
+void conn_new(mcsd_server *s, int fd, const struct ucred *uc);
+void conn_free(mcsd_server *s, struct conn *c);
+void conn_read(mcsd_server *s, struct conn *c);
+void conn_flush(mcsd_server *s, struct conn *c);
 void conn_queue_bytes(struct conn *c, const char *msg, size_t len);
 void conn_queue(struct conn *c, struct json_object *reply);
 /* Close dead and expired connections that have nothing in flight. */
-void conn_reap(mcs_server *s);
+void conn_reap(mcsd_server *s);
 /* Read clients that were full and are not any more (after replies were
  * queued or flushed). */
-void conn_resume(mcs_server *s);
+void conn_resume(mcsd_server *s);
 
 /* pidwatch.c */
-int pidwatch_add(mcs_server *s, int pidfd, pid_t pid, const char *owner);
+int pidwatch_add(mcsd_server *s, int pidfd, pid_t pid, const char *owner);
 void pidwatch_free(struct pidwatch *p);
-size_t pidwatch_count(const mcs_server *s);
-int pidwatch_load(mcs_server *s);
-void pidwatch_gather(mcs_server *s, struct pidwatch *pw);
-void pidwatch_end_leases(mcs_server *s, struct pidwatch *pw);
-void pidwatch_done(mcs_server *s, struct pidwatch *pw, bool ok);
+size_t pidwatch_count(const mcsd_server *s);
+int pidwatch_load(mcsd_server *s);
+void pidwatch_gather(mcsd_server *s, struct pidwatch *pw);
+void pidwatch_end_leases(mcsd_server *s, struct pidwatch *pw);
+void pidwatch_done(mcsd_server *s, struct pidwatch *pw, bool ok);
 
 /* pipeline.c */
 void batch_free(struct batch *b);
-struct batch *pipeline_gathering(mcs_server *s);
-int pipeline_push(mcs_server *s, struct conn *c, struct json_object *call,
+struct batch *pipeline_gathering(mcsd_server *s);
+int pipeline_push(mcsd_server *s, struct conn *c, struct json_object *call,
 		  struct json_object *reply);
-void pipeline_dispatch(mcs_server *s);
-void pipeline_collect(mcs_server *s);
-int pipeline_start(mcs_server *s, mcs_error *err);
-void pipeline_stop(mcs_server *s);
+void pipeline_dispatch(mcsd_server *s);
+void pipeline_collect(mcsd_server *s);
+int pipeline_start(mcsd_server *s, mcs_error *err);
+void pipeline_stop(mcsd_server *s);
 
 #endif

@@ -79,14 +79,14 @@ typedef struct store_config {
 
 /* One owner's row as stored. */
 typedef struct store_owner {
-	mcs_registry_entry entry; /* level: derived from key by the engine */
+	mcsd_registry_entry entry; /* level: derived from key by the engine */
 	store_key key;
 	char boot_id[STORE_BOOT_ID_MAX]; /* boot of a lease, "" when none */
 } store_owner;
 
 /* A lease as reconcile needs it. */
 typedef struct store_lease {
-	char owner[MCS_REGISTRY_OWNER_MAX + 1];
+	char owner[MCSD_REGISTRY_OWNER_MAX + 1];
 	pid_t pid;
 	uint64_t pid_start;
 	char boot_id[STORE_BOOT_ID_MAX];
@@ -98,7 +98,7 @@ struct store_ops {
 	const char *name; /* "sqlite", "postgresql" */
 	/* Shared by many daemons (a network database): the rules run every
 	 * call in a transaction of its own, rerun on -EAGAIN, also inside a
-	 * batch (mcs_registry_begin() then only marks one); commits are
+	 * batch (mcsd_registry_begin() then only marks one); commits are
 	 * durable when they return.  Savepoints are then never used. */
 	bool per_call;
 
@@ -148,8 +148,8 @@ struct store_ops {
 	/* Who holds key: 0 with owner (alone) or group ("" for the other),
 	 * -ENOENT when it is not held. */
 	int (*pair_holder)(store *s, store_key key,
-			   char owner[MCS_REGISTRY_OWNER_MAX + 1],
-			   char group[MCS_REGISTRY_OWNER_MAX + 1],
+			   char owner[MCSD_REGISTRY_OWNER_MAX + 1],
+			   char group[MCSD_REGISTRY_OWNER_MAX + 1],
 			   mcs_error *err);
 	/*
 	 * Make a pair held by group, or by owner alone when group is NULL.
@@ -169,13 +169,13 @@ struct store_ops {
 	 * ("" for the first), ordered by owner; *ret_n of them.  The work
 	 * is bounded by max. */
 	int (*list_page)(store *s, const char *after,
-			 mcs_registry_entry *entries, size_t max, size_t *ret_n,
-			 mcs_error *err);
+			 mcsd_registry_entry *entries, size_t max,
+			 size_t *ret_n, mcs_error *err);
 	/* The same for leases (rows of kind lease) that reconcile checks. */
 	int (*lease_page)(store *s, const char *after, store_lease *leases,
 			  size_t max, size_t *ret_n, mcs_error *err);
 	/* Counts over the configured range (total, used, free, ...). */
-	int (*counts)(store *s, mcs_registry_counts *ret, mcs_error *err);
+	int (*counts)(store *s, mcsd_registry_counts *ret, mcs_error *err);
 
 	/* ---- optional maintenance (NULL when the engine has none) ---- */
 	/* Leave checkpoints to checkpoint(), run in another thread. */

@@ -25,7 +25,7 @@
 static int read_all(store *src, store_owner **ret, size_t *ret_n,
 		    mcs_error *err)
 {
-	_cleanup_free_ mcs_registry_entry *page = calloc(PAGE, sizeof(*page));
+	_cleanup_free_ mcsd_registry_entry *page = calloc(PAGE, sizeof(*page));
 	_cleanup_free_ store_owner *v = NULL;
 	size_t n = 0, cap = 0, got = 0;
 	int k;
@@ -67,10 +67,10 @@ static int read_all(store *src, store_owner **ret, size_t *ret_n,
 static int copy_one(store *dst, const store_owner *row, FILE *report,
 		    mcs_error *err)
 {
-	const mcs_registry_entry *e = &row->entry;
+	const mcsd_registry_entry *e = &row->entry;
 	const char *group = *e->group ? e->group : NULL;
-	char owner[MCS_REGISTRY_OWNER_MAX + 1],
-		holder[MCS_REGISTRY_OWNER_MAX + 1];
+	char owner[MCSD_REGISTRY_OWNER_MAX + 1],
+		holder[MCSD_REGISTRY_OWNER_MAX + 1];
 	store_owner cur;
 	store_key key;
 	int k;

@@ -358,13 +358,13 @@ static int pg_read_ready(pg_store *q, mcs_error *err)
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static void key_level(store_key key, char buf[MCS_REGISTRY_LEVEL_MAX])
+static void key_level(store_key key, char buf[MCSD_REGISTRY_LEVEL_MAX])
 {
-	snprintf(buf, MCS_REGISTRY_LEVEL_MAX, "s0:c%u,c%u", STORE_KEY_X(key),
+	snprintf(buf, MCSD_REGISTRY_LEVEL_MAX, "s0:c%u,c%u", STORE_KEY_X(key),
 		 STORE_KEY_Y(key));
 }
 
-#define HOLDER_MAX (MCS_REGISTRY_OWNER_MAX + 3)
+#define HOLDER_MAX (MCSD_REGISTRY_OWNER_MAX + 3)
 
 static void holder_of(char buf[HOLDER_MAX], const char *owner,
 		      const char *group)
@@ -384,7 +384,7 @@ static const char *col(const PGresult *r, int row, int c)
 	"owner, pair, group_name, kind, pid, pid_start, uid, type, created, "  \
 	"boot_id"
 
-static void row_owner(const PGresult *r, int row, mcs_registry_entry *e,
+static void row_owner(const PGresult *r, int row, mcsd_registry_entry *e,
 		      store_key *ret_key, char *boot_id, size_t boot_size)
 {
 	store_key key = strtoll(col(r, row, 1), NULL, 10);
@@ -394,8 +394,8 @@ static void row_owner(const PGresult *r, int row, mcs_registry_entry *e,
 	key_level(key, e->level);
 	snprintf(e->group, sizeof(e->group), "%s", col(r, row, 2));
 	e->kind = strcmp(col(r, row, 3), "reservation") == 0
-			  ? MCS_REGISTRY_RESERVATION
-			  : MCS_REGISTRY_LEASE;
+			  ? MCSD_REGISTRY_RESERVATION
+			  : MCSD_REGISTRY_LEASE;
 	e->pid = (pid_t)strtol(col(r, row, 4), NULL, 10);
 	e->pid_start = strtoull(col(r, row, 5), NULL, 10);
 	e->uid = (uid_t)strtoul(col(r, row, 6), NULL, 10);
@@ -852,8 +852,8 @@ static int pg_owner_get(store *s, const char *owner, store_owner *ret,
 static int pg_owner_insert(store *s, const store_owner *row, mcs_error *err)
 {
 	pg_store *q = (pg_store *)s;
-	const mcs_registry_entry *e = &row->entry;
-	bool lease = e->kind == MCS_REGISTRY_LEASE;
+	const mcsd_registry_entry *e = &row->entry;
+	bool lease = e->kind == MCSD_REGISTRY_LEASE;
 	char holder[HOLDER_MAX], pair[24], pid[16], start[24], uid[16],
 		created[24];
 	const char *p[] = {
@@ -972,8 +972,8 @@ static int pg_group_pair(store *s, const char *group, store_key *ret_key,
 }
 
 static int pg_pair_holder(store *s, store_key key,
-			  char owner[MCS_REGISTRY_OWNER_MAX + 1],
-			  char group[MCS_REGISTRY_OWNER_MAX + 1],
+			  char owner[MCSD_REGISTRY_OWNER_MAX + 1],
+			  char group[MCSD_REGISTRY_OWNER_MAX + 1],
 			  mcs_error *err)
 {
 	pg_store *q = (pg_store *)s;
@@ -998,7 +998,7 @@ static int pg_pair_holder(store *s, store_key key,
 	h = col(r, 0, 0);
 	if (strlen(h) < 2)
 		return mcs_error_set(err, -EIO, "bad holder \"%s\"", h);
-	snprintf(h[0] == 'g' ? group : owner, MCS_REGISTRY_OWNER_MAX + 1, "%s",
+	snprintf(h[0] == 'g' ? group : owner, MCSD_REGISTRY_OWNER_MAX + 1, "%s",
 		 h + 2);
 	return 0;
 }
@@ -1009,7 +1009,7 @@ static int pg_claim_want(pg_store *q, store_key want, const char *holder,
 			 mcs_error *err)
 {
 	_cleanup_res_ PGresult *r = NULL;
-	char pair[24], level[MCS_REGISTRY_LEVEL_MAX];
+	char pair[24], level[MCSD_REGISTRY_LEVEL_MAX];
 	const char *p[] = {pair, holder};
 	const char *state;
 	int k;
@@ -1114,7 +1114,7 @@ static int pg_pair_release(store *s, store_key key, mcs_error *err)
 }
 
 static int pg_list_page(store *s, const char *after,
-			mcs_registry_entry *entries, size_t max, size_t *ret_n,
+			mcsd_registry_entry *entries, size_t max, size_t *ret_n,
 			mcs_error *err)
 {
 	pg_store *q = (pg_store *)s;
@@ -1175,7 +1175,7 @@ static int pg_lease_page(store *s, const char *after, store_lease *leases,
 	return 0;
 }
 
-static int pg_counts(store *s, mcs_registry_counts *ret, mcs_error *err)
+static int pg_counts(store *s, mcsd_registry_counts *ret, mcs_error *err)
 {
 	pg_store *q = (pg_store *)s;
 	_cleanup_res_ PGresult *r = NULL;

@@ -281,7 +281,7 @@ static int sq_error(sqlite_store *q, int rc, mcs_error *err, const char *what)
 	default:
 		code = -EIO;
 	}
-	/* mcs_registry_open() prefixes "registry PATH: " */
+	/* mcsd_registry_open() prefixes "registry PATH: " */
 	return mcs_error_set(err, code, "%s: %s", what,
 			     q && q->db ? sqlite3_errmsg(q->db)
 					: sqlite3_errstr(rc));
@@ -353,7 +353,7 @@ static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int col)
 	snprintf(dst, size, "%s", v ? (const char *)v : "");
 }
 
-static void row_to_entry(sqlite3_stmt *s, mcs_registry_entry *e)
+static void row_to_entry(sqlite3_stmt *s, mcsd_registry_entry *e)
 {
 	const unsigned char *kind = sqlite3_column_text(s, 3);
 
@@ -362,8 +362,8 @@ static void row_to_entry(sqlite3_stmt *s, mcs_registry_entry *e)
 	copy_col(e->level, sizeof(e->level), s, 1);
 	copy_col(e->group, sizeof(e->group), s, 2);
 	e->kind = kind && strcmp((const char *)kind, "reservation") == 0
-			  ? MCS_REGISTRY_RESERVATION
-			  : MCS_REGISTRY_LEASE;
+			  ? MCSD_REGISTRY_RESERVATION
+			  : MCSD_REGISTRY_LEASE;
 	e->pid = (pid_t)sqlite3_column_int64(s, 4);
 	e->pid_start = (uint64_t)sqlite3_column_int64(s, 5);
 	e->uid = (uid_t)sqlite3_column_int64(s, 6);
@@ -1184,9 +1184,9 @@ static int sq_owner_get(store *s, const char *owner, store_owner *ret,
 static int sq_owner_insert(store *s, const store_owner *row, mcs_error *err)
 {
 	sqlite_store *q = to_sq(s);
-	const mcs_registry_entry *e = &row->entry;
+	const mcsd_registry_entry *e = &row->entry;
 	sqlite3_stmt *st = sq_stmt(q, STMT_OWNER_INSERT, err);
-	bool lease = e->kind == MCS_REGISTRY_LEASE;
+	bool lease = e->kind == MCSD_REGISTRY_LEASE;
 	int k;
 
 	if (!st)
@@ -1292,8 +1292,8 @@ static int sq_group_pair(store *s, const char *group, store_key *ret_key,
 }
 
 static int sq_pair_holder(store *s, store_key key,
-			  char owner[MCS_REGISTRY_OWNER_MAX + 1],
-			  char group[MCS_REGISTRY_OWNER_MAX + 1],
+			  char owner[MCSD_REGISTRY_OWNER_MAX + 1],
+			  char group[MCSD_REGISTRY_OWNER_MAX + 1],
 			  mcs_error *err)
 {
 	sqlite_store *q = to_sq(s);
@@ -1306,8 +1306,8 @@ static int sq_pair_holder(store *s, store_key key,
 	sqlite3_bind_int64(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		copy_col(owner, MCS_REGISTRY_OWNER_MAX + 1, st, 0);
-		copy_col(group, MCS_REGISTRY_OWNER_MAX + 1, st, 1);
+		copy_col(owner, MCSD_REGISTRY_OWNER_MAX + 1, st, 0);
+		copy_col(group, MCSD_REGISTRY_OWNER_MAX + 1, st, 1);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1387,7 +1387,7 @@ static int sq_pair_release(store *s, store_key key, mcs_error *err)
 }
 
 static int sq_list_page(store *s, const char *after,
-			mcs_registry_entry *entries, size_t max, size_t *ret_n,
+			mcsd_registry_entry *entries, size_t max, size_t *ret_n,
 			mcs_error *err)
 {
 	sqlite_store *q = to_sq(s);
@@ -1443,7 +1443,7 @@ static int sq_lease_page(store *s, const char *after, store_lease *leases,
 }
 
 /* From memory, O(1). */
-static int sq_counts(store *s, mcs_registry_counts *ret, mcs_error *err)
+static int sq_counts(store *s, mcsd_registry_counts *ret, mcs_error *err)
 {
 	sqlite_store *q = to_sq(s);
 	uint32_t excl = alloc_count(q->pairs, ALLOC_EXCLUDED);

@@ -33,7 +33,7 @@ static void check(int cond)
 		abort();
 }
 
-static mcs_registry *reg;
+static mcsd_registry *reg;
 static char dir[64];
 static bool strict;
 
@@ -67,7 +67,7 @@ static void cleanup(void)
 {
 	char cmd[128];
 
-	mcs_registry_close(reg);
+	mcsd_registry_close(reg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)!system(cmd);
 }
@@ -88,8 +88,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(dir, sizeof(dir), "%.40s/mcs-fuzz-protocol.XXXXXX", base);
 	check(mkdtemp(dir) != NULL);
 	snprintf(db, sizeof(db), "%s/registry.db", dir);
-	mcs_registry_config cfg = {.range = {0, 9}};
-	if (mcs_registry_open(db, &cfg, &reg, &err) < 0) {
+	mcsd_registry_config cfg = {.range = {0, 9}};
+	if (mcsd_registry_open(db, &cfg, &reg, &err) < 0) {
 		fprintf(stderr, "fuzz_protocol: %s\n", err.msg);
 		abort();
 	}
@@ -127,10 +127,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b.cap = b.len;
 	}
 	if (varlink_buf_take(&b, &call) == 1) {
-		check(mcs_registry_begin(reg, &err) >= 0);
+		check(mcsd_registry_begin(reg, &err) >= 0);
 		int r = protocol_handle(reg, &peer, call, &res);
 		check(r >= 0 || r == -ENOMEM);
-		check(mcs_registry_commit(reg, &err) >= 0);
+		check(mcsd_registry_commit(reg, &err) >= 0);
 		reply = res.reply;
 		if (reply && strict) {
 			struct json_object *params = NULL;

@@ -2,7 +2,7 @@
 /*
  * test_names.c - one table of names (tests/names.tsv) fed to every entry
  * point that accepts a name inside the process: the validator
- * (mcs_name_check), the registry (mcs_registry_allocate) and the daemon's
+ * (mcs_name_check), the registry (mcsd_registry_allocate) and the daemon's
  * protocol (Allocate through protocol_handle); each must give the table's
  * verdict.  tests/integration/mcsd/names.sh feeds the same table to
  * mcsctl against a real mcsd.
@@ -107,11 +107,11 @@ static void test_validator(void **state)
 
 /* The request that puts row r's name in its slot. */
 static void request_of(const struct row *r, size_t i, char owner[32],
-		       mcs_registry_request *req)
+		       mcsd_registry_request *req)
 {
 	snprintf(owner, 32, "o%zu", i);
-	*req = (mcs_registry_request){.owner = owner,
-				      .kind = MCS_REGISTRY_RESERVATION};
+	*req = (mcsd_registry_request){.owner = owner,
+				       .kind = MCSD_REGISTRY_RESERVATION};
 	if (r->kind == MCS_NAME_OWNER)
 		req->owner = r->name;
 	else if (r->kind == MCS_NAME_GROUP)
@@ -122,25 +122,25 @@ static void request_of(const struct row *r, size_t i, char owner[32],
 
 static void test_registry(void **state)
 {
-	mcs_registry *reg = NULL;
+	mcsd_registry *reg = NULL;
 	mcs_error err = {0};
 
 	(void)state;
-	assert_int_equal(mcs_registry_open(":memory:", NULL, &reg, &err), 0);
+	assert_int_equal(mcsd_registry_open(":memory:", NULL, &reg, &err), 0);
 	for (size_t i = 0; i < nrows; i++) {
-		mcs_registry_request req;
+		mcsd_registry_request req;
 		char owner[32];
 		int k;
 
 		request_of(&rows[i], i, owner, &req);
-		k = mcs_registry_allocate(reg, &req, NULL, &err);
+		k = mcsd_registry_allocate(reg, &req, NULL, &err);
 		if ((k >= 0) != rows[i].ok || (k < 0 && k != -EINVAL))
 			fail_msg("names.tsv:%d %s \"%.40s\": registry says %d "
 				 "%s",
 				 rows[i].line, rows[i].kind_name, rows[i].name,
 				 k, k < 0 ? err.msg : "");
 	}
-	mcs_registry_close(reg);
+	mcsd_registry_close(reg);
 }
 
 static const char *str_at(struct json_object *o, const char *a, const char *b)
@@ -157,15 +157,15 @@ static const char *str_at(struct json_object *o, const char *a, const char *b)
 static void test_protocol(void **state)
 {
 	static const protocol_peer root = {.uid = 0, .may_allocate = true};
-	mcs_registry *reg = NULL;
+	mcsd_registry *reg = NULL;
 	mcs_error err = {0};
 
 	(void)state;
-	assert_int_equal(mcs_registry_open(":memory:", NULL, &reg, &err), 0);
+	assert_int_equal(mcsd_registry_open(":memory:", NULL, &reg, &err), 0);
 	for (size_t i = 0; i < nrows; i++) {
 		struct json_object *call = json_object_new_object();
 		struct json_object *params = json_object_new_object();
-		mcs_registry_request req;
+		mcsd_registry_request req;
 		protocol_result res;
 		char owner[32];
 
@@ -186,9 +186,9 @@ static void test_protocol(void **state)
 		json_object_object_add(params, "persistent",
 				       json_object_new_boolean(1));
 		json_object_object_add(call, "parameters", params);
-		assert_int_equal(mcs_registry_begin(reg, NULL), 0);
+		assert_int_equal(mcsd_registry_begin(reg, NULL), 0);
 		assert_int_equal(protocol_handle(reg, &root, call, &res), 0);
-		assert_int_equal(mcs_registry_commit(reg, NULL), 0);
+		assert_int_equal(mcsd_registry_commit(reg, NULL), 0);
 		const char *error = str_at(res.reply, "error", NULL);
 		const char *param =
 			str_at(res.reply, "parameters", "parameter");
@@ -204,7 +204,7 @@ static void test_protocol(void **state)
 		json_object_put(res.reply);
 		json_object_put(call);
 	}
-	mcs_registry_close(reg);
+	mcsd_registry_close(reg);
 }
 
 int main(void)

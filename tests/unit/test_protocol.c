@@ -27,18 +27,18 @@
 struct fx {
 	char dir[64];
 	char db[96];
-	mcs_registry *reg;
+	mcsd_registry *reg;
 };
 
 /* The registry as mcsd opens it: range c0.c9, stale leases reconciled. */
-static mcs_registry *open_registry(const char *db)
+static mcsd_registry *open_registry(const char *db)
 {
-	mcs_registry_config cfg = {.range = {0, 9}};
-	mcs_registry *reg = NULL;
+	mcsd_registry_config cfg = {.range = {0, 9}};
+	mcsd_registry *reg = NULL;
 	mcs_error err = {0};
 
-	if (mcs_registry_open(db, &cfg, &reg, &err) < 0 ||
-	    mcs_registry_reconcile(reg, NULL, &err) < 0)
+	if (mcsd_registry_open(db, &cfg, &reg, &err) < 0 ||
+	    mcsd_registry_reconcile(reg, NULL, &err) < 0)
 		fail_msg("open %s: %s", db, err.msg);
 	return reg;
 }
@@ -63,7 +63,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	char cmd[128];
-	mcs_registry_close(f->reg);
+	mcsd_registry_close(f->reg);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -77,12 +77,12 @@ static struct json_object *call(struct fx *f, const protocol_peer *peer,
 	struct json_object *c = json_tokener_parse(text), *reply = NULL;
 	int pidfd = -1;
 	assert_non_null(c);
-	assert_int_equal(mcs_registry_begin(f->reg, NULL), 0);
+	assert_int_equal(mcsd_registry_begin(f->reg, NULL), 0);
 	protocol_result res;
 	assert_int_equal(protocol_handle(f->reg, peer, c, &res), 0);
 	reply = res.reply;
 	pidfd = res.pidfd;
-	assert_int_equal(mcs_registry_commit(f->reg, NULL), 0);
+	assert_int_equal(mcsd_registry_commit(f->reg, NULL), 0);
 	if (pidfd >= 0)
 		close(pidfd);
 	json_object_put(c);

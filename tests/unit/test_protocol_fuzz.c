@@ -80,7 +80,7 @@ struct snap {
 struct fx {
 	char dir[64];
 	char db[96];
-	mcs_registry *reg;
+	mcsd_registry *reg;
 	struct snap a, b; /* before and after a call */
 	unsigned long calls, errors, oneways, damaged, unframed;
 	/* what was reached: a test that reaches none of it tests nothing */
@@ -88,14 +88,14 @@ struct fx {
 };
 
 /* The registry as mcsd opens it: range c0.c9, stale leases reconciled. */
-static mcs_registry *open_registry(const char *db)
+static mcsd_registry *open_registry(const char *db)
 {
-	mcs_registry_config cfg = {.range = {0, 9}};
-	mcs_registry *reg = NULL;
+	mcsd_registry_config cfg = {.range = {0, 9}};
+	mcsd_registry *reg = NULL;
 	mcs_error err = {0};
 
-	if (mcs_registry_open(db, &cfg, &reg, &err) < 0 ||
-	    mcs_registry_reconcile(reg, NULL, &err) < 0)
+	if (mcsd_registry_open(db, &cfg, &reg, &err) < 0 ||
+	    mcsd_registry_reconcile(reg, NULL, &err) < 0)
 		fail_msg("open %s: %s", db, err.msg);
 	return reg;
 }
@@ -126,12 +126,12 @@ static struct json_object *handle(struct fx *f, const protocol_peer *peer,
 {
 	struct json_object *reply = NULL;
 	int pidfd = -1;
-	assert_int_equal(mcs_registry_begin(f->reg, NULL), 0);
+	assert_int_equal(mcsd_registry_begin(f->reg, NULL), 0);
 	protocol_result res;
 	assert_int_equal(protocol_handle(f->reg, peer, call, &res), 0);
 	reply = res.reply;
 	pidfd = res.pidfd;
-	assert_int_equal(mcs_registry_commit_nowait(f->reg, NULL), 0);
+	assert_int_equal(mcsd_registry_commit_nowait(f->reg, NULL), 0);
 	if (pidfd >= 0)
 		close(pidfd);
 	return reply;
@@ -724,8 +724,8 @@ static void test_random_calls(void **state)
 		json_object_put(c);
 	}
 	/* acknowledged is durable: synced, reopened, the same */
-	assert_int_equal(mcs_registry_sync(f->reg, NULL), 0);
-	mcs_registry_close(f->reg);
+	assert_int_equal(mcsd_registry_sync(f->reg, NULL), 0);
+	mcsd_registry_close(f->reg);
 	f->reg = open_registry(f->db);
 	memcpy(&f->a, &f->b, sizeof(f->a));
 	snapshot(f, &f->b);
@@ -748,7 +748,7 @@ static void test_random_calls(void **state)
 	varlink_buf_free(&vb);
 	close(sv[0]);
 	close(sv[1]);
-	mcs_registry_close(f->reg);
+	mcsd_registry_close(f->reg);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);

@@ -38,12 +38,12 @@
 struct fix {
 	char dir[64];
 	char db[96];
-	mcs_registry *r;
+	mcsd_registry *r;
 };
 
-static mcs_registry_config range_cfg(unsigned lo, unsigned hi)
+static mcsd_registry_config range_cfg(unsigned lo, unsigned hi)
 {
-	mcs_registry_config c = {.range = {(uint16_t)lo, (uint16_t)hi}};
+	mcsd_registry_config c = {.range = {(uint16_t)lo, (uint16_t)hi}};
 
 	return c;
 }
@@ -68,7 +68,7 @@ static int teardown(void **state)
 	struct fix *f = *state;
 	char cmd[160];
 
-	mcs_registry_close(f->r);
+	mcsd_registry_close(f->r);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -76,13 +76,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void open_reg(struct fix *f, const mcs_registry_config *cfg)
+static void open_reg(struct fix *f, const mcsd_registry_config *cfg)
 {
 	mcs_error err = {0};
 
-	mcs_registry_close(f->r);
+	mcsd_registry_close(f->r);
 	f->r = NULL;
-	assert_int_equal(mcs_registry_open(f->db, cfg, &f->r, &err), 0);
+	assert_int_equal(mcsd_registry_open(f->db, cfg, &f->r, &err), 0);
 }
 
 /* One integer from the database, read by a separate connection. */
@@ -116,39 +116,39 @@ static void exec_sql(struct fix *f, const char *sql)
 }
 
 static int alloc_one(struct fix *f, const char *owner, const char *group,
-		     const char *level, mcs_registry_entry *e, mcs_error *err)
+		     const char *level, mcsd_registry_entry *e, mcs_error *err)
 {
-	mcs_registry_request req = {.owner = owner,
-				    .group = group,
-				    .level = level,
-				    .kind = MCS_REGISTRY_RESERVATION,
-				    .uid = 0};
+	mcsd_registry_request req = {.owner = owner,
+				     .group = group,
+				     .level = level,
+				     .kind = MCSD_REGISTRY_RESERVATION,
+				     .uid = 0};
 
-	return mcs_registry_allocate(f->r, &req, e, err);
+	return mcsd_registry_allocate(f->r, &req, e, err);
 }
 
 /* Owners PREFIX-FROM .. PREFIX-(FROM+N-1), each a new reservation, in one
  * batch committed at the end. */
 static void alloc_batch(struct fix *f, const char *prefix, int from, int n)
 {
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 	char owner[64];
 
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	for (int i = from; i < from + n; i++) {
 		snprintf(owner, sizeof(owner), "%s-%d", prefix, i);
 		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e, &err), 1);
 	}
-	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_commit(f->r, &err), 0);
 }
 
 static void test_fill_small_range(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_config cfg = range_cfg(0, 9);
-	mcs_registry_counts st;
-	mcs_registry_entry e;
+	mcsd_registry_config cfg = range_cfg(0, 9);
+	mcsd_registry_counts st;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 	char owner[32], seen[45][32];
 	unsigned x, y;
@@ -175,7 +175,7 @@ static void test_fill_small_range(void **state)
 	assert_non_null(strstr(err.msg, "exhausted"));
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 45);
 	assert_int_equal(q(f, "SELECT count(*) FROM pairs", NULL), 45);
-	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(mcsd_registry_status(f->r, &st), 0);
 	assert_int_equal(st.total, 45);
 	assert_int_equal(st.used, 45);
 	assert_int_equal(st.free, 0);
@@ -185,7 +185,7 @@ static void test_fill_small_range(void **state)
 static void test_idempotent(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry a, b;
+	mcsd_registry_entry a, b;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
@@ -206,7 +206,7 @@ static void test_idempotent(void **state)
 static void test_groups(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry a, b, c;
+	mcsd_registry_entry a, b, c;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
@@ -219,25 +219,26 @@ static void test_groups(void **state)
 	assert_int_equal(
 		q(f, "SELECT count(*) FROM owners WHERE level = ?1", a.level),
 		2);
-	assert_int_equal(mcs_registry_release(f->r, "pod-a", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "pod-a", 0, &err), 0);
 	assert_int_equal(q(f,
 			   "SELECT count(*) FROM pairs WHERE level = ?1 "
 			   "AND state = 'held'",
 			   a.level),
 			 1);
-	assert_int_equal(mcs_registry_release(f->r, "pod-b", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "pod-b", 0, &err), 0);
 	assert_int_equal(q(f,
 			   "SELECT count(*) FROM pairs WHERE level = ?1 "
 			   "AND state = 'released' AND group_name IS NULL",
 			   a.level),
 			 1);
-	assert_int_equal(mcs_registry_release(f->r, "pod-b", 0, &err), -ENOENT);
+	assert_int_equal(mcsd_registry_release(f->r, "pod-b", 0, &err),
+			 -ENOENT);
 }
 
 static void test_explicit_levels(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
@@ -252,7 +253,7 @@ static void test_explicit_levels(void **state)
 	const char *bad[] = {"s0:c1",	    "s1:c1,c2",
 			     "s0:c1,c2,c3", "s0:c5,c5",
 			     "s0:c1.c3",    "garbage",
-			     "s0:c1,c1024", MCS_REGISTRY_RESERVED_LEVEL};
+			     "s0:c1,c1024", MCSD_REGISTRY_RESERVED_LEVEL};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(alloc_one(f, "x2", NULL, bad[i], &e, &err),
 				 -EINVAL);
@@ -278,13 +279,13 @@ static void test_explicit_levels(void **state)
 			   NULL),
 			 2);
 	/* outside a configured range */
-	mcs_registry_config cfg = range_cfg(0, 9);
+	mcsd_registry_config cfg = range_cfg(0, 9);
 	open_reg(f, &cfg);
 	assert_int_equal(alloc_one(f, "x4", NULL, "s0:c1,c10", &e, &err),
 			 -EINVAL);
 	/* a quarantined level may be taken explicitly */
 	assert_int_equal(alloc_one(f, "x5", NULL, "s0:c1,c2", &e, &err), 1);
-	assert_int_equal(mcs_registry_release(f->r, "x5", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "x5", 0, &err), 0);
 	assert_int_equal(alloc_one(f, "x6", NULL, "s0:c1,c2", &e, &err), 1);
 	assert_int_equal(q(f,
 			   "SELECT count(*) FROM pairs WHERE level = "
@@ -297,8 +298,8 @@ static void test_explicit_levels(void **state)
 static void test_lru_reuse(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_config cfg = range_cfg(0, 3); /* 6 pairs */
-	mcs_registry_entry e[6], n;
+	mcsd_registry_config cfg = range_cfg(0, 3); /* 6 pairs */
+	mcsd_registry_entry e[6], n;
 	mcs_error err = {0};
 	char owner[16];
 
@@ -308,9 +309,9 @@ static void test_lru_reuse(void **state)
 		assert_int_equal(alloc_one(f, owner, NULL, NULL, &e[i], &err),
 				 1);
 	}
-	assert_int_equal(mcs_registry_release(f->r, "o3", 0, &err), 0);
-	assert_int_equal(mcs_registry_release(f->r, "o1", 0, &err), 0);
-	assert_int_equal(mcs_registry_release(f->r, "o5", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "o3", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "o1", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "o5", 0, &err), 0);
 	/* order survives a reopen (it is on disk) */
 	open_reg(f, &cfg);
 	assert_int_equal(alloc_one(f, "n1", NULL, NULL, &n, &err), 1);
@@ -325,7 +326,7 @@ static void test_lru_reuse(void **state)
 	cfg = range_cfg(10, 14);
 	open_reg(f, &cfg);
 	assert_int_equal(alloc_one(f, "r0", NULL, NULL, &e[0], &err), 1);
-	assert_int_equal(mcs_registry_release(f->r, "r0", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "r0", 0, &err), 0);
 	for (int i = 1; i < 10; i++) {
 		snprintf(owner, sizeof(owner), "r%d", i);
 		assert_int_equal(alloc_one(f, owner, NULL, NULL, &n, &err), 1);
@@ -339,16 +340,16 @@ static void test_reserved_never(void **state)
 {
 	struct fix *f = *state;
 	const char *excl[] = {"s0:c1020,c1021"};
-	mcs_registry_config cfg = range_cfg(1020, 1023); /* 6 pairs */
-	mcs_registry_counts st;
-	mcs_registry_entry e;
+	mcsd_registry_config cfg = range_cfg(1020, 1023); /* 6 pairs */
+	mcsd_registry_counts st;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 	char owner[16];
 
 	cfg.excluded = excl;
 	cfg.n_excluded = 1;
 	open_reg(f, &cfg);
-	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(mcsd_registry_status(f->r, &st), 0);
 	assert_int_equal(st.total, 4);
 	assert_int_equal(st.excluded, 2);
 	for (int i = 0; i < 4; i++) {
@@ -370,8 +371,8 @@ static void test_reserved_never(void **state)
 static void test_reopen_and_reconcile(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_request req = {.kind = MCS_REGISTRY_LEASE, .uid = 0};
-	mcs_registry_entry e, before[4];
+	mcsd_registry_request req = {.kind = MCSD_REGISTRY_LEASE, .uid = 0};
+	mcsd_registry_entry e, before[4];
 	mcs_error err = {0};
 	size_t released = 99;
 	pid_t child;
@@ -392,11 +393,12 @@ static void test_reopen_and_reconcile(void **state)
 		req.owner = names[i];
 		req.pid = pids[i];
 		assert_int_equal(
-			mcs_registry_allocate(f->r, &req, &before[i], &err), 1);
+			mcsd_registry_allocate(f->r, &req, &before[i], &err),
+			1);
 	}
 	assert_true(before[1].pid_start > 0);
 	assert_int_equal(alloc_one(f, "resv", NULL, NULL, &e, &err), 1);
-	mcs_registry_close(f->r);
+	mcsd_registry_close(f->r);
 	f->r = NULL;
 	kill(child, SIGKILL);
 	assert_int_equal(waitpid(child, NULL, 0), child);
@@ -408,11 +410,11 @@ static void test_reopen_and_reconcile(void **state)
 	/* reopen keeps every row; reconcile releases exactly the three */
 	open_reg(f, NULL);
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(mcs_registry_lookup(f->r, names[i], &e, &err),
+		assert_int_equal(mcsd_registry_lookup(f->r, names[i], &e, &err),
 				 0);
 		assert_string_equal(e.level, before[i].level);
 	}
-	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(mcsd_registry_reconcile(f->r, &released, &err), 0);
 	assert_int_equal(released, 3);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 2);
 	assert_int_equal(q(f,
@@ -425,12 +427,12 @@ static void test_reopen_and_reconcile(void **state)
 			   "'released'",
 			   NULL),
 			 3);
-	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(mcsd_registry_reconcile(f->r, &released, &err), 0);
 	assert_int_equal(released, 0);
 	/* a lease for a pid that does not exist is refused */
 	req.owner = "ghost";
 	req.pid = child;
-	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), -ESRCH);
+	assert_int_equal(mcsd_registry_allocate(f->r, &req, &e, &err), -ESRCH);
 }
 
 /* After a reboot: 2,500 dead leases (more than one chunk of reconcile)
@@ -439,26 +441,26 @@ static void test_reopen_and_reconcile(void **state)
 static void test_reconcile_many(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_config cfg = range_cfg(0, 99); /* 4950 pairs */
-	mcs_registry_request req = {.kind = MCS_REGISTRY_LEASE, .uid = 0};
-	mcs_registry_counts st;
-	mcs_registry_entry e;
+	mcsd_registry_config cfg = range_cfg(0, 99); /* 4950 pairs */
+	mcsd_registry_request req = {.kind = MCSD_REGISTRY_LEASE, .uid = 0};
+	mcsd_registry_counts st;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 	size_t released = 0;
 	char owner[32];
 
 	open_reg(f, &cfg);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	for (int i = 0; i < 2700; i++) {
 		snprintf(owner, sizeof(owner), "c%05d", i);
 		req.owner = owner;
-		req.kind = i % 27 == 5 ? MCS_REGISTRY_RESERVATION
-				       : MCS_REGISTRY_LEASE;
-		assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err),
+		req.kind = i % 27 == 5 ? MCSD_REGISTRY_RESERVATION
+				       : MCSD_REGISTRY_LEASE;
+		assert_int_equal(mcsd_registry_allocate(f->r, &req, &e, &err),
 				 1);
 	}
-	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
-	mcs_registry_close(f->r);
+	assert_int_equal(mcsd_registry_commit(f->r, &err), 0);
+	mcsd_registry_close(f->r);
 	f->r = NULL;
 	/* 2,500 leases of an earlier boot; the 100 others of this one */
 	exec_sql(f, "UPDATE owners SET boot_id = 'earlier' WHERE kind = "
@@ -471,7 +473,7 @@ static void test_reconcile_many(void **state)
 			 2500);
 
 	open_reg(f, &cfg);
-	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(mcsd_registry_reconcile(f->r, &released, &err), 0);
 	assert_int_equal(released, 2500);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 200);
 	assert_int_equal(q(f,
@@ -484,98 +486,98 @@ static void test_reconcile_many(void **state)
 			   "'reservation'",
 			   NULL),
 			 100);
-	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(mcsd_registry_status(f->r, &st), 0);
 	assert_int_equal(st.owners, 200);
 	assert_int_equal(st.quarantined, 2500);
-	assert_int_equal(mcs_registry_reconcile(f->r, &released, &err), 0);
+	assert_int_equal(mcsd_registry_reconcile(f->r, &released, &err), 0);
 	assert_int_equal(released, 0);
 }
 
 static void test_uid_checks(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_request req = {
-		.owner = "u1", .kind = MCS_REGISTRY_RESERVATION, .uid = 1000};
-	mcs_registry_entry e;
+	mcsd_registry_request req = {
+		.owner = "u1", .kind = MCSD_REGISTRY_RESERVATION, .uid = 1000};
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
-	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 1);
+	assert_int_equal(mcsd_registry_allocate(f->r, &req, &e, &err), 1);
 	assert_int_equal(e.uid, 1000);
-	assert_int_equal(mcs_registry_release(f->r, "u1", 1001, &err), -EPERM);
+	assert_int_equal(mcsd_registry_release(f->r, "u1", 1001, &err), -EPERM);
 	assert_non_null(strstr(err.msg, "u1"));
 	/* nor may it allocate (see) another uid's owner; root may */
 	req.uid = 1001;
-	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), -EPERM);
+	assert_int_equal(mcsd_registry_allocate(f->r, &req, &e, &err), -EPERM);
 	assert_non_null(strstr(err.msg, "another uid"));
 	assert_null(strstr(err.msg, "1000")); /* nor whose it is */
 	req.uid = 0;
-	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 0);
+	assert_int_equal(mcsd_registry_allocate(f->r, &req, &e, &err), 0);
 	assert_int_equal(e.uid, 1000);
 	req.uid = 1000;
 	assert_int_equal(
 		q(f, "SELECT uid FROM owners WHERE owner = 'u1'", NULL), 1000);
-	assert_int_equal(mcs_registry_release(f->r, "u1", 1000, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "u1", 1000, &err), 0);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 0);
 	req.owner = "u2";
-	assert_int_equal(mcs_registry_allocate(f->r, &req, &e, &err), 1);
-	assert_int_equal(mcs_registry_release(f->r, "u2", 0, &err), 0);
+	assert_int_equal(mcsd_registry_allocate(f->r, &req, &e, &err), 1);
+	assert_int_equal(mcsd_registry_release(f->r, "u2", 0, &err), 0);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 0);
 
 	/* a group is its creator's uid's: another uid may not join it (it
 	 * would share the level), root and the same uid may */
-	mcs_registry_entry g;
-	mcs_registry_request m = {.owner = "g1",
-				  .group = "pod",
-				  .kind = MCS_REGISTRY_RESERVATION,
-				  .uid = 1000};
-	assert_int_equal(mcs_registry_allocate(f->r, &m, &g, &err), 1);
+	mcsd_registry_entry g;
+	mcsd_registry_request m = {.owner = "g1",
+				   .group = "pod",
+				   .kind = MCSD_REGISTRY_RESERVATION,
+				   .uid = 1000};
+	assert_int_equal(mcsd_registry_allocate(f->r, &m, &g, &err), 1);
 	m.owner = "g2";
 	m.uid = 1001;
-	assert_int_equal(mcs_registry_allocate(f->r, &m, &e, &err), -EPERM);
+	assert_int_equal(mcsd_registry_allocate(f->r, &m, &e, &err), -EPERM);
 	assert_non_null(strstr(err.msg, "group pod belongs to another uid"));
 	assert_int_equal(
 		q(f, "SELECT count(*) FROM owners WHERE owner = 'g2'", NULL),
 		0);
 	m.uid = 0;
-	assert_int_equal(mcs_registry_allocate(f->r, &m, &e, &err), 1);
+	assert_int_equal(mcsd_registry_allocate(f->r, &m, &e, &err), 1);
 	assert_string_equal(e.level, g.level);
 	m.owner = "g3";
 	m.uid = 1000; /* root's member does not make it root's */
-	assert_int_equal(mcs_registry_allocate(f->r, &m, &e, &err), 1);
+	assert_int_equal(mcsd_registry_allocate(f->r, &m, &e, &err), 1);
 	assert_string_equal(e.level, g.level);
 	/* another uid asking for the level is told it is in use, not by
 	 * whom; root is told */
-	mcs_registry_request l = {.owner = "l1",
-				  .level = g.level,
-				  .kind = MCS_REGISTRY_RESERVATION,
-				  .uid = 1001};
-	assert_int_equal(mcs_registry_allocate(f->r, &l, &e, &err), -EEXIST);
+	mcsd_registry_request l = {.owner = "l1",
+				   .level = g.level,
+				   .kind = MCSD_REGISTRY_RESERVATION,
+				   .uid = 1001};
+	assert_int_equal(mcsd_registry_allocate(f->r, &l, &e, &err), -EEXIST);
 	assert_null(strstr(err.msg, "pod"));
 	l.uid = 0;
-	assert_int_equal(mcs_registry_allocate(f->r, &l, &e, &err), -EEXIST);
+	assert_int_equal(mcsd_registry_allocate(f->r, &l, &e, &err), -EEXIST);
 	assert_non_null(strstr(err.msg, "group pod"));
 }
 
 static void test_batches(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_config cfg = range_cfg(0, 9);
-	mcs_registry_counts st;
-	mcs_registry_entry a, e;
+	mcsd_registry_config cfg = range_cfg(0, 9);
+	mcsd_registry_counts st;
+	mcsd_registry_entry a, e;
 	mcs_error err = {0};
 	char owner[16];
 
 	open_reg(f, &cfg);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
-	assert_int_equal(mcs_registry_begin(f->r, &err), -EBUSY);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), -EBUSY);
 	assert_int_equal(alloc_one(f, "a", NULL, NULL, &a, &err), 1);
 	assert_int_equal(alloc_one(f, "b", NULL, a.level, &e, &err), -EEXIST);
 	assert_int_equal(alloc_one(f, "c", NULL, NULL, &e, &err), 1);
 	assert_int_equal(alloc_one(f, "d", NULL, "bogus", &e, &err), -EINVAL);
 	/* not visible to another connection before the commit */
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 0);
-	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_commit(f->r, &err), 0);
 	assert_int_equal(q(f,
 			   "SELECT count(*) FROM owners WHERE owner IN "
 			   "('a', 'c')",
@@ -584,14 +586,14 @@ static void test_batches(void **state)
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 2);
 
 	/* rollback undoes rows and the memory index */
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "x", NULL, NULL, &e, &err), 1);
-	assert_int_equal(mcs_registry_release(f->r, "a", 0, &err), 0);
-	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
-	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "a", 0, &err), 0);
+	assert_int_equal(mcsd_registry_rollback(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_status(f->r, &st), 0);
 	assert_int_equal(st.used, 2);
 	assert_int_equal(st.quarantined, 0);
-	assert_int_equal(mcs_registry_lookup(f->r, "x", &e, &err), -ENOENT);
+	assert_int_equal(mcsd_registry_lookup(f->r, "x", &e, &err), -ENOENT);
 	/* the index is exact: the 43 other pairs fill it, then exhausted */
 	for (int i = 0; i < 43; i++) {
 		snprintf(owner, sizeof(owner), "f%d", i);
@@ -606,9 +608,9 @@ static void test_batches(void **state)
  * keeps that count equal to the table's. */
 static void assert_owners(struct fix *f, long long want)
 {
-	mcs_registry_counts st;
+	mcsd_registry_counts st;
 
-	assert_int_equal(mcs_registry_status(f->r, &st), 0);
+	assert_int_equal(mcsd_registry_status(f->r, &st), 0);
 	assert_int_equal(st.owners, want);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), want);
 }
@@ -616,8 +618,8 @@ static void assert_owners(struct fix *f, long long want)
 static void test_status_owner_count(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_config cfg = range_cfg(0, 9);
-	mcs_registry_entry e;
+	mcsd_registry_config cfg = range_cfg(0, 9);
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 
 	open_reg(f, &cfg);
@@ -628,67 +630,67 @@ static void test_status_owner_count(void **state)
 	assert_int_equal(alloc_one(f, "a", NULL, NULL, &e, &err), 0);
 	assert_owners(f, 3);
 	/* a member leaves, the group keeps its level */
-	assert_int_equal(mcs_registry_release(f->r, "x", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "x", 0, &err), 0);
 	assert_owners(f, 2);
-	assert_int_equal(mcs_registry_release(f->r, "x", 0, &err), -ENOENT);
+	assert_int_equal(mcsd_registry_release(f->r, "x", 0, &err), -ENOENT);
 	assert_owners(f, 2);
 
 	/* a rolled-back batch: new owners, a group join, releases */
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "b", NULL, NULL, &e, &err), 1);
 	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
-	assert_int_equal(mcs_registry_release(f->r, "y", 0, &err), 0);
-	assert_int_equal(mcs_registry_release(f->r, "a", 0, &err), 0);
-	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "y", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "a", 0, &err), 0);
+	assert_int_equal(mcsd_registry_rollback(f->r, &err), 0);
 	assert_owners(f, 2);
 	/* ... and batches with only a join or only a member leaving */
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
-	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_rollback(f->r, &err), 0);
 	assert_owners(f, 2);
 	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
-	assert_int_equal(mcs_registry_release(f->r, "z", 0, &err), 0);
-	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "z", 0, &err), 0);
+	assert_int_equal(mcsd_registry_rollback(f->r, &err), 0);
 	assert_owners(f, 3);
-	assert_int_equal(mcs_registry_release(f->r, "z", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "z", 0, &err), 0);
 
 	/* a committed batch with a failing call */
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "z", "pod", NULL, &e, &err), 1);
 	assert_int_equal(alloc_one(f, "w", NULL, e.level, &e, &err), -EEXIST);
-	assert_int_equal(mcs_registry_release(f->r, "a", 0, &err), 0);
-	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "a", 0, &err), 0);
+	assert_int_equal(mcsd_registry_commit(f->r, &err), 0);
 	assert_owners(f, 2);
 
 	/* reopened: counted from the table */
 	open_reg(f, &cfg);
 	assert_owners(f, 2);
-	assert_int_equal(mcs_registry_release(f->r, "y", 0, &err), 0);
-	assert_int_equal(mcs_registry_release(f->r, "z", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "y", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "z", 0, &err), 0);
 	assert_owners(f, 0);
 }
 
 static void test_list(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry *v = NULL, e;
+	mcsd_registry_entry *v = NULL, e;
 	mcs_error err = {0};
 	size_t n = 9;
 
 	open_reg(f, NULL);
-	assert_int_equal(mcs_registry_list(f->r, &v, &n, &err), 0);
+	assert_int_equal(mcsd_registry_list(f->r, &v, &n, &err), 0);
 	assert_int_equal(n, 0);
 	assert_null(v);
 	assert_int_equal(alloc_one(f, "zeta", NULL, NULL, &e, &err), 1);
 	assert_int_equal(alloc_one(f, "alpha", "pod", NULL, &e, &err), 1);
 	assert_int_equal(alloc_one(f, "bad name", NULL, NULL, &e, &err),
 			 -EINVAL);
-	assert_int_equal(mcs_registry_list(f->r, &v, &n, &err), 0);
+	assert_int_equal(mcsd_registry_list(f->r, &v, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].owner, "alpha");
 	assert_string_equal(v[0].group, "pod");
-	assert_int_equal(v[0].kind, MCS_REGISTRY_RESERVATION);
+	assert_int_equal(v[0].kind, MCSD_REGISTRY_RESERVATION);
 	assert_string_equal(v[1].owner, "zeta");
 	free(v);
 }
@@ -698,20 +700,20 @@ static void test_list(void **state)
 static void test_list_page(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_config cfg = range_cfg(0, 9);
-	mcs_registry_entry *all = NULL, page[10];
+	mcsd_registry_config cfg = range_cfg(0, 9);
+	mcsd_registry_entry *all = NULL, page[10];
 	mcs_error err = {0};
-	char after[MCS_REGISTRY_OWNER_MAX + 1] = "";
+	char after[MCSD_REGISTRY_OWNER_MAX + 1] = "";
 	size_t n, total = 0, nall = 0, pages = 0;
 
 	open_reg(f, &cfg);
 	alloc_batch(f, "o", 0, 45);
-	assert_int_equal(mcs_registry_list(f->r, &all, &nall, &err), 0);
+	assert_int_equal(mcsd_registry_list(f->r, &all, &nall, &err), 0);
 	assert_int_equal(nall, 45);
 	do {
-		assert_int_equal(
-			mcs_registry_list_page(f->r, after, page, 10, &n, &err),
-			0);
+		assert_int_equal(mcsd_registry_list_page(f->r, after, page, 10,
+							 &n, &err),
+				 0);
 		for (size_t i = 0; i < n; i++) {
 			assert_string_equal(page[i].owner,
 					    all[total + i].owner);
@@ -728,15 +730,15 @@ static void test_list_page(void **state)
 	/* after a name that is no owner: from the next one on (text
 	 * order: o-44 < o-44x < o-5 < ... < o-9) */
 	assert_int_equal(
-		mcs_registry_list_page(f->r, "o-44x", page, 10, &n, &err), 0);
+		mcsd_registry_list_page(f->r, "o-44x", page, 10, &n, &err), 0);
 	assert_int_equal(n, 5);
 	assert_string_equal(page[0].owner, "o-5");
 	assert_string_equal(page[4].owner, "o-9");
-	assert_int_equal(mcs_registry_list_page(f->r, NULL, page, 3, &n, &err),
+	assert_int_equal(mcsd_registry_list_page(f->r, NULL, page, 3, &n, &err),
 			 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(page[0].owner, all[0].owner);
-	assert_int_equal(mcs_registry_list_page(f->r, "", page, 0, &n, &err),
+	assert_int_equal(mcsd_registry_list_page(f->r, "", page, 0, &n, &err),
 			 -EINVAL);
 	free(all);
 }
@@ -797,7 +799,7 @@ static void test_pidfd(void **state)
 static void test_batch_one_commit(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 	char owner[32];
 
@@ -809,7 +811,7 @@ static void test_batch_one_commit(void **state)
 				 i + 1);
 	}
 	for (int b = 0; b < 3; b++) {
-		assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+		assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 		for (int i = 0; i < 100; i++) {
 			snprintf(owner, sizeof(owner), "b%d-%d", b, i);
 			assert_int_equal(
@@ -817,7 +819,7 @@ static void test_batch_one_commit(void **state)
 		}
 		assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL),
 				 10 + 100 * b);
-		assert_int_equal(mcs_registry_commit(f->r, &err), 0);
+		assert_int_equal(mcsd_registry_commit(f->r, &err), 0);
 		assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL),
 				 10 + 100 * (b + 1));
 	}
@@ -829,8 +831,8 @@ static void test_batch_one_commit(void **state)
 static void test_migrate_v1(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_config cfg = range_cfg(0, 9);
-	mcs_registry_entry e;
+	mcsd_registry_config cfg = range_cfg(0, 9);
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 
 	exec_sql(f,
@@ -878,7 +880,7 @@ static void test_migrate_v1(void **state)
 			   NULL),
 			 7);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), 3);
-	assert_int_equal(mcs_registry_lookup(f->r, "solo", &e, &err), 0);
+	assert_int_equal(mcsd_registry_lookup(f->r, "solo", &e, &err), 0);
 	assert_string_equal(e.level, "s0:c1,c2");
 	assert_string_equal(e.type, "svirt_lxc_net_t");
 	assert_int_equal(e.uid, 1000);
@@ -887,14 +889,14 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(alloc_one(f, "m3", "pod", NULL, &e, &err), 1);
 	assert_string_equal(e.level, "s0:c3,c9");
 	/* the group is freed with its last member */
-	assert_int_equal(mcs_registry_release(f->r, "m1", 0, &err), 0);
-	assert_int_equal(mcs_registry_release(f->r, "m2", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "m1", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "m2", 0, &err), 0);
 	assert_int_equal(q(f,
 			   "SELECT count(*) FROM pairs WHERE level ="
 			   " 's0:c3,c9' AND state = 'held'",
 			   NULL),
 			 1);
-	assert_int_equal(mcs_registry_release(f->r, "m3", 0, &err), 0);
+	assert_int_equal(mcsd_registry_release(f->r, "m3", 0, &err), 0);
 	assert_int_equal(q(f,
 			   "SELECT release_seq FROM pairs WHERE level ="
 			   " 's0:c3,c9' AND state = 'released'",
@@ -917,7 +919,7 @@ static void test_migrate_v1(void **state)
 static void test_trigger_defence(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry a, g;
+	mcsd_registry_entry a, g;
 	mcs_error err = {0};
 	sqlite3 *db = NULL;
 	char sql[512];
@@ -925,7 +927,7 @@ static void test_trigger_defence(void **state)
 	open_reg(f, NULL);
 	assert_int_equal(alloc_one(f, "a", NULL, NULL, &a, &err), 1);
 	assert_int_equal(alloc_one(f, "g1", "grp", NULL, &g, &err), 1);
-	mcs_registry_close(f->r);
+	mcsd_registry_close(f->r);
 	f->r = NULL;
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	/* a second single owner of a's pair */
@@ -984,27 +986,27 @@ static void test_trigger_defence(void **state)
 static void test_commit_nowait(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry a, b;
+	mcsd_registry_entry a, b;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
-	assert_int_equal(mcs_registry_commit_nowait(f->r, &err), -EBUSY);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_commit_nowait(f->r, &err), -EBUSY);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "a", NULL, NULL, &a, &err), 1);
-	assert_int_equal(mcs_registry_commit_nowait(f->r, &err), 0);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_commit_nowait(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "a", NULL, NULL, &b, &err), 0);
 	assert_string_equal(a.level, b.level);
-	assert_int_equal(mcs_registry_commit_nowait(f->r, &err), 0);
-	assert_int_equal(mcs_registry_sync(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_commit_nowait(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_sync(f->r, &err), 0);
 	assert_int_equal(
 		q(f, "SELECT count(*) FROM owners WHERE level = ?1", a.level),
 		1);
-	mcs_registry_close(f->r);
+	mcsd_registry_close(f->r);
 	f->r = NULL;
 	/* in memory: nothing to sync */
-	assert_int_equal(mcs_registry_open(":memory:", NULL, &f->r, &err), 0);
-	assert_int_equal(mcs_registry_sync(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_open(":memory:", NULL, &f->r, &err), 0);
+	assert_int_equal(mcsd_registry_sync(f->r, &err), 0);
 }
 
 /* One transaction far bigger than what walvfs gathers for one write
@@ -1014,7 +1016,7 @@ static void test_commit_nowait(void **state)
 static void test_big_transaction(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
@@ -1024,7 +1026,7 @@ static void test_big_transaction(void **state)
 		q(f, "SELECT count(*) FROM pairs WHERE state = 'held'", NULL),
 		3000);
 	open_reg(f, NULL);
-	assert_int_equal(mcs_registry_lookup(f->r, "big-2999", &e, &err), 0);
+	assert_int_equal(mcsd_registry_lookup(f->r, "big-2999", &e, &err), 0);
 	assert_int_equal(q(f, "SELECT count(DISTINCT level) FROM owners", NULL),
 			 3000);
 }
@@ -1036,39 +1038,39 @@ static void test_big_transaction(void **state)
 static void test_checkpoint_elsewhere(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
-	assert_int_equal(mcs_registry_checkpoint(f->r, &err), -EINVAL);
-	assert_int_equal(mcs_registry_checkpoint_elsewhere(f->r, &err), 0);
-	assert_false(mcs_registry_checkpoint_due(f->r));
+	assert_int_equal(mcsd_registry_checkpoint(f->r, &err), -EINVAL);
+	assert_int_equal(mcsd_registry_checkpoint_elsewhere(f->r, &err), 0);
+	assert_false(mcsd_registry_checkpoint_due(f->r));
 	/* batches of 300 until the WAL is long (each batch appends the
 	 * pages it touched again): about 200 */
 	int n = 0, b;
-	for (b = 0; b < 2000 && !mcs_registry_checkpoint_due(f->r); b++) {
+	for (b = 0; b < 2000 && !mcsd_registry_checkpoint_due(f->r); b++) {
 		alloc_batch(f, "ck", n, 300);
 		n += 300;
 	}
 	assert_true(b > 1 && b < 2000);
-	assert_true(mcs_registry_checkpoint_due(f->r));
-	assert_true(mcs_registry_checkpoint(f->r, &err) > 0);
+	assert_true(mcsd_registry_checkpoint_due(f->r));
+	assert_true(mcsd_registry_checkpoint(f->r, &err) > 0);
 	/* the WAL was restarted: the next commit starts it afresh */
 	assert_int_equal(alloc_one(f, "after", NULL, NULL, &e, &err), 1);
-	assert_false(mcs_registry_checkpoint_due(f->r));
+	assert_false(mcsd_registry_checkpoint_due(f->r));
 	open_reg(f, NULL);
 	assert_int_equal(q(f, "SELECT count(*) FROM owners", NULL), n + 1);
 	/* in memory: nothing to do */
-	mcs_registry_close(f->r);
-	assert_int_equal(mcs_registry_open(":memory:", NULL, &f->r, &err), 0);
-	assert_int_equal(mcs_registry_checkpoint_elsewhere(f->r, &err), 0);
-	assert_false(mcs_registry_checkpoint_due(f->r));
+	mcsd_registry_close(f->r);
+	assert_int_equal(mcsd_registry_open(":memory:", NULL, &f->r, &err), 0);
+	assert_int_equal(mcsd_registry_checkpoint_elsewhere(f->r, &err), 0);
+	assert_false(mcsd_registry_checkpoint_due(f->r));
 }
 
 /* Checkpoints from another thread while batches run (the thread mcsd
  * uses). */
 struct ckpt_loop {
-	mcs_registry *r;
+	mcsd_registry *r;
 	atomic_int stop;
 	int runs, errors;
 };
@@ -1079,7 +1081,7 @@ static void *ckpt_thread(void *arg)
 	mcs_error err = {0};
 
 	while (!atomic_load(&c->stop)) {
-		if (mcs_registry_checkpoint(c->r, &err) < 0)
+		if (mcsd_registry_checkpoint(c->r, &err) < 0)
 			c->errors++;
 		c->runs++;
 		struct timespec ts = {0, 200 * 1000};
@@ -1100,42 +1102,42 @@ static void test_checkpoint_gate(void **state)
 {
 	struct fix *f = *state;
 	struct ckpt_loop c = {0};
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 	pthread_t t;
 
 	open_reg(f, NULL);
-	assert_int_equal(mcs_registry_checkpoint_elsewhere(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_checkpoint_elsewhere(f->r, &err), 0);
 	alloc_batch(f, "g", 0, 50);
-	assert_true(mcs_registry_checkpoint(f->r, &err) >= 0);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_true(mcsd_registry_checkpoint(f->r, &err) >= 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "gone", NULL, NULL, &e, &err), 1);
-	assert_int_equal(mcs_registry_rollback(f->r, &err), 0);
-	assert_true(mcs_registry_checkpoint(f->r, &err) >= 0);
-	assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+	assert_int_equal(mcsd_registry_rollback(f->r, &err), 0);
+	assert_true(mcsd_registry_checkpoint(f->r, &err) >= 0);
+	assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 	assert_int_equal(alloc_one(f, "g-0", NULL, "s0:c1,c2", &e, &err),
 			 -EEXIST);
 	assert_int_equal(alloc_one(f, "g-50", NULL, NULL, &e, &err), 1);
-	assert_int_equal(mcs_registry_commit(f->r, &err), 0);
-	assert_true(mcs_registry_checkpoint(f->r, &err) >= 0);
+	assert_int_equal(mcsd_registry_commit(f->r, &err), 0);
+	assert_true(mcsd_registry_checkpoint(f->r, &err) >= 0);
 	assert_int_equal(alloc_one(f, "single", NULL, NULL, &e, &err), 1);
-	assert_true(mcs_registry_checkpoint(f->r, &err) >= 0);
+	assert_true(mcsd_registry_checkpoint(f->r, &err) >= 0);
 	assert_int_equal(alloc_one(f, "single", NULL, "s0:c1,c2", &e, &err),
 			 -EEXIST);
-	assert_true(mcs_registry_checkpoint(f->r, &err) >= 0);
+	assert_true(mcsd_registry_checkpoint(f->r, &err) >= 0);
 
 	c.r = f->r;
 	assert_int_equal(pthread_create(&t, NULL, ckpt_thread, &c), 0);
 	for (int b = 0; b < 60; b++) {
-		assert_int_equal(mcs_registry_begin(f->r, &err), 0);
+		assert_int_equal(mcsd_registry_begin(f->r, &err), 0);
 		for (int i = 0; i < 100; i++) {
 			char owner[32];
 			snprintf(owner, sizeof(owner), "t-%d-%d", b, i);
 			assert_int_equal(
 				alloc_one(f, owner, NULL, NULL, &e, &err), 1);
 		}
-		assert_int_equal(mcs_registry_commit_nowait(f->r, &err), 0);
-		assert_int_equal(mcs_registry_sync(f->r, &err), 0);
+		assert_int_equal(mcsd_registry_commit_nowait(f->r, &err), 0);
+		assert_int_equal(mcsd_registry_sync(f->r, &err), 0);
 	}
 	atomic_store(&c.stop, 1);
 	pthread_join(t, NULL);
@@ -1161,7 +1163,7 @@ static void count_log(int priority, const char *msg, void *userdata)
 static void test_log_level(void **state)
 {
 	struct fix *f = *state;
-	mcs_registry_entry e;
+	mcsd_registry_entry e;
 	mcs_error err = {0};
 
 	open_reg(f, NULL);
