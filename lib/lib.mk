@@ -4,8 +4,6 @@
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
-# lib/store.c drives libsemanage.
-LIB_LIBS += -lsemanage
 LIBMCS_SO := $(O)/lib/libmcs.so
 LIBMCS_A := $(O)/lib/libmcs.a
 
@@ -25,12 +23,13 @@ $(LIBMCS_SO): $(O)/lib/libmcs.so.0
 all: $(LIBMCS_SO) $(LIBMCS_A)
 
 # Programs link the shared library; they can reach only the public API.
-# $(call mcs_program,NAME,SOURCES) defines $(O)/bin/NAME.
+# $(call mcs_program,NAME,SOURCES) defines $(O)/bin/NAME; LIBS_NAME adds
+# what only that program links.
 PROG_LDFLAGS = -pie -L$(O)/lib -Wl,-rpath,'$$ORIGIN/../lib'
 define mcs_program
 $(O)/bin/$(1): $(patsubst %.c,$(O)/obj/%.o,$(2)) $(LIBMCS_SO)
 	@mkdir -p $$(@D)
-	$$(CC) -o $$@ $(patsubst %.c,$(O)/obj/%.o,$(2)) $$(PROG_LDFLAGS) $$(ALL_LDFLAGS) -lmcs $$(LIB_LIBS)
+	$$(CC) -o $$@ $(patsubst %.c,$(O)/obj/%.o,$(2)) $$(PROG_LDFLAGS) $$(ALL_LDFLAGS) -lmcs $$(LIB_LIBS) $$(LIBS_$(1))
 all: $(O)/bin/$(1)
 PROGRAMS += $(1)
 endef

@@ -5,7 +5,8 @@
 #  3. every MCS_EXPORT declaration is really exported (not hidden by accident);
 #  4. the library has no undefined symbols of its own and links with -z now;
 #  5. neither libmcs.so nor any program but mcsd needs sqlite3 or libsystemd
-#     (the daemon's storage and service manager stay with the daemon).
+#     (the daemon's storage and service manager stay with the daemon), and
+#     none but mcs-policy libsemanage (its module store stays with it).
 #   check-abi.sh LIBMCS_SO HEADER_DIR
 set -u
 so=${1:-${O:-build}/lib/libmcs.so} hdr=${2:-lib/include/mcs}
@@ -35,16 +36,20 @@ hidden=$(printf '%s\n' "$declared" | while read -r s; do
 readelf -d "$so" | grep -q 'BIND_NOW\|FLAGS.*NOW' && ok "full RELRO (BIND_NOW)" ||
 	notok "libmcs.so is not linked with -z now"
 needed=$(readelf -d "$so" | grep NEEDED | grep -o 'lib[a-z0-9_]*' || true)
-daemon_libs=$(printf '%s\n' "$needed" | grep -E 'libsqlite3|libsystemd' || true)
-[ -z "$daemon_libs" ] && ok "libmcs.so needs neither sqlite3 nor libsystemd" ||
+daemon_libs=$(printf '%s\n' "$needed" | grep -E 'libsqlite3|libsystemd|libsemanage' || true)
+[ -z "$daemon_libs" ] && ok "libmcs.so needs none of sqlite3, libsystemd, libsemanage" ||
 	notok "libmcs.so needs $(echo $daemon_libs)"
 
 bindir=$(dirname "$so")/../bin
 for prog in "$bindir"/*; do
 	[ -x "$prog" ] && [ "$(basename "$prog")" != mcsd ] || continue
 	loaded=$(ldd "$prog" | grep -E 'libsqlite3|libsystemd' | awk '{print $1}')
-	[ -z "$loaded" ] && ok "$(basename "$prog") loads neither sqlite3 nor libsystemd" ||
-		notok "$(basename "$prog") loads $(echo $loaded)"
+	[ "$(basename "$prog")" = mcs-policy ] ||
+		loaded="$loaded $(ldd "$prog" | grep -E 'libsemanage' | awk '{print $1}')"
+	loaded=$(echo $loaded)
+	[ -z "$loaded" ] && ok "$(basename "$prog") loads neither sqlite3 nor libsystemd$(
+		[ "$(basename "$prog")" = mcs-policy ] || echo ' nor libsemanage')" ||
+		notok "$(basename "$prog") loads $loaded"
 done
 echo "1..$n"
 exit $fail

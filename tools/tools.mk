@@ -8,6 +8,8 @@
 # calls only the public API (bench-oci shows the difference).
 
 TOOLS_STATIC := mcs-oci
+# mcs-policy alone drives the module store (tools/mcs-policy/modstore.c).
+LIBS_mcs-policy := -lsemanage
 TOOL_DIRS := $(filter-out $(TOOLS_STATIC),$(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c)))))
 $(foreach t,$(TOOL_DIRS),$(eval $(call mcs_program,$(t),$(sort $(wildcard tools/$(t)/*.c)))))
 

@@ -2,41 +2,41 @@
 /*
  * store.c - `mcs-policy [--store-root DIR] install FILE... | remove
  * NAME... | list | bool get NAME | bool set NAME on|off`: the module
- * store through libmcs (mcs/store.h, libsemanage).  Without --store-root
+ * store through modstore.h (libsemanage).  Without --store-root
  * the system's store (and the kernel) is changed.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <mcs/store.h>
+#include "modstore.h"
 
 #include "mcs-policy.h"
 
-static mcs_store *open_store(void)
+static modstore *open_store(void)
 {
 	mcs_error err = {0};
-	mcs_store *s = NULL;
+	modstore *s = NULL;
 
-	if (mcs_store_open(arg.store_root, &s, &err) < 0) {
+	if (modstore_open(arg.store_root, &s, &err) < 0) {
 		fprintf(stderr, "mcs-policy: %s\n", err.msg);
 		return NULL;
 	}
 	return s;
 }
 
-static int done(mcs_store *s, int r, const mcs_error *err)
+static int done(modstore *s, int r, const mcs_error *err)
 {
 	if (r < 0)
 		fprintf(stderr, "mcs-policy: %s\n", err->msg);
-	mcs_store_close(s);
+	modstore_close(s);
 	return r < 0 ? EXIT_ERROR : 0;
 }
 
 int cmd_install(int argc, char **argv)
 {
 	mcs_error err = {0};
-	mcs_store *s;
+	modstore *s;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -46,15 +46,15 @@ int cmd_install(int argc, char **argv)
 	if (!s)
 		return EXIT_ERROR;
 	return done(s,
-		    mcs_store_install(s, (const char *const *)argv + 1,
-				      (size_t)argc - 1, &err),
+		    modstore_install(s, (const char *const *)argv + 1,
+				     (size_t)argc - 1, &err),
 		    &err);
 }
 
 int cmd_remove(int argc, char **argv)
 {
 	mcs_error err = {0};
-	mcs_store *s;
+	modstore *s;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -64,15 +64,15 @@ int cmd_remove(int argc, char **argv)
 	if (!s)
 		return EXIT_ERROR;
 	return done(s,
-		    mcs_store_remove(s, (const char *const *)argv + 1,
-				     (size_t)argc - 1, &err),
+		    modstore_remove(s, (const char *const *)argv + 1,
+				    (size_t)argc - 1, &err),
 		    &err);
 }
 
 int cmd_list(int argc, char **argv)
 {
 	mcs_error err = {0};
-	mcs_store *s;
+	modstore *s;
 	char **v = NULL;
 	int n;
 
@@ -83,7 +83,7 @@ int cmd_list(int argc, char **argv)
 	s = open_store();
 	if (!s)
 		return EXIT_ERROR;
-	n = mcs_store_list(s, &v, &err);
+	n = modstore_list(s, &v, &err);
 	for (int i = 0; i < n; i++) {
 		puts(v[i]);
 		free(v[i]);
@@ -95,7 +95,7 @@ int cmd_list(int argc, char **argv)
 int cmd_bool(int argc, char **argv)
 {
 	mcs_error err = {0};
-	mcs_store *s;
+	modstore *s;
 	bool value = false;
 	int r;
 
@@ -109,12 +109,12 @@ int cmd_bool(int argc, char **argv)
 	if (!s)
 		return EXIT_ERROR;
 	if (argc == 3) {
-		r = mcs_store_bool_get(s, argv[2], &value, &err);
+		r = modstore_bool_get(s, argv[2], &value, &err);
 		if (r == 0)
 			printf("%s %s\n", argv[2], value ? "on" : "off");
 	} else {
-		r = mcs_store_bool_set(s, argv[2], strcmp(argv[3], "on") == 0,
-				       &err);
+		r = modstore_bool_set(s, argv[2], strcmp(argv[3], "on") == 0,
+				      &err);
 	}
 	return done(s, r, &err);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcs/store.h - the SELinux module store through libsemanage (lib/store.c):
+ * modstore.h - the SELinux module store through libsemanage (modstore.c):
  * install and remove modules, list them, read and set booleans
  * persistently.  What `mcs-policy install|remove|list|bool` and the policy
  * build (policy/policy.mk) use instead of the semodule binary.
@@ -9,8 +9,8 @@
  * is loaded into a kernel.  Without a root it is the system's store and a
  * commit loads the new policy (and a boolean is also set live).
  */
-#ifndef MCS_STORE_H
-#define MCS_STORE_H
+#ifndef MCS_POLICY_MODSTORE_H
+#define MCS_POLICY_MODSTORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,18 +21,17 @@
 extern "C" {
 #endif
 
-typedef struct mcs_store mcs_store;
+typedef struct modstore modstore;
 
 /*
  * Connect to the store "default" under root (NULL: the system's store as
  * /etc/selinux/config names it).  Refuses a store whose policy is not
- * MLS/MCS (-EPROTO).  Returns 0 and *ret (mcs_store_close()), -ENOENT (no
+ * MLS/MCS (-EPROTO).  Returns 0 and *ret (modstore_close()), -ENOENT (no
  * store there), -EPROTO, -ENOMEM, -EIO (libsepol/libsemanage's message
  * in err).
  */
-MCS_EXPORT int mcs_store_open(const char *root, mcs_store **ret,
-			      mcs_error *err);
-MCS_EXPORT void mcs_store_close(mcs_store *s);
+int modstore_open(const char *root, modstore **ret, mcs_error *err);
+void modstore_close(modstore *s);
 
 /*
  * Install the modules at paths (.pp or .cil) in one transaction: all or
@@ -40,26 +39,25 @@ MCS_EXPORT void mcs_store_close(mcs_store *s);
  * -EINVAL (a module does not compile or link: err has the compiler's
  * message), -errno (a file cannot be read).
  */
-MCS_EXPORT int mcs_store_install(mcs_store *s, const char *const *paths,
-				 size_t n, mcs_error *err);
+int modstore_install(modstore *s, const char *const *paths, size_t n,
+		     mcs_error *err);
 
 /* Remove the named modules in one transaction.  -ENOENT: not installed. */
-MCS_EXPORT int mcs_store_remove(mcs_store *s, const char *const *names,
-				size_t n, mcs_error *err);
+int modstore_remove(modstore *s, const char *const *names, size_t n,
+		    mcs_error *err);
 
 /*
  * The installed modules ("name priority lang", sorted) as a new
  * NULL-terminated array of new strings (free each, then the array).
  * Returns the count or -errno.
  */
-MCS_EXPORT int mcs_store_list(mcs_store *s, char ***ret, mcs_error *err);
+int modstore_list(modstore *s, char ***ret, mcs_error *err);
 
 /* A boolean's value in the store (local change, else the policy's). */
-MCS_EXPORT int mcs_store_bool_get(mcs_store *s, const char *name, bool *ret,
-				  mcs_error *err);
+int modstore_bool_get(modstore *s, const char *name, bool *ret, mcs_error *err);
 /* Set it persistently (and live for the system store).  -ENOENT: none. */
-MCS_EXPORT int mcs_store_bool_set(mcs_store *s, const char *name, bool value,
-				  mcs_error *err);
+int modstore_bool_set(modstore *s, const char *name, bool value,
+		      mcs_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store.c - the module store through libsemanage (mcs/store.h).  Owns the
- * semanage handle: root selection, the transaction lock, MLS check, and
- * turning libsemanage's printed messages into one mcs_error.  No other
- * file calls libsemanage.
+ * modstore.c - the module store through libsemanage (modstore.h).  Owns
+ * the semanage handle: root selection, the transaction lock, MLS check,
+ * and turning libsemanage's printed messages into one mcs_error.  No other
+ * file calls libsemanage: mcs-policy is its only user, so libsemanage
+ * (and libaudit, libbz2, libcap-ng behind it) stays out of libmcs.so and
+ * out of every other program.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +19,9 @@
 
 #include <semanage/semanage.h>
 
-#include <mcs/store.h>
+#include "modstore.h"
 
-#include "util.h"
-
-struct mcs_store {
+struct modstore {
 	semanage_handle_t *sh;
 	bool private_root;
 	char root[PATH_MAX];	      /* "" for the system store */
@@ -30,7 +30,7 @@ struct mcs_store {
 
 static void store_msg(void *data, semanage_handle_t *sh, const char *fmt, ...)
 {
-	mcs_store *s = data;
+	modstore *s = data;
 	va_list ap;
 
 	if (semanage_msg_get_level(sh) != SEMANAGE_MSG_ERR)
@@ -42,7 +42,7 @@ static void store_msg(void *data, semanage_handle_t *sh, const char *fmt, ...)
 	s->last[strcspn(s->last, "\n")] = '\0';
 }
 
-MCS_EXPORT void mcs_store_close(mcs_store *s)
+MCS_EXPORT void modstore_close(modstore *s)
 {
 	if (!s)
 		return;
@@ -55,16 +55,16 @@ MCS_EXPORT void mcs_store_close(mcs_store *s)
 }
 
 /* libsemanage's message, or what we know. */
-static int store_fail(mcs_store *s, mcs_error *err, int code, const char *what)
+static int store_fail(modstore *s, mcs_error *err, int code, const char *what)
 {
 	return mcs_error_set(err, code, "%s%s%s: %s", what,
 			     s->root[0] ? " in store " : " in the system store",
 			     s->root, s->last[0] ? s->last : "failed");
 }
 
-MCS_EXPORT int mcs_store_open(const char *root, mcs_store **ret, mcs_error *err)
+MCS_EXPORT int modstore_open(const char *root, modstore **ret, mcs_error *err)
 {
-	mcs_store *s;
+	modstore *s;
 	int r;
 
 	s = calloc(1, sizeof(*s));
@@ -74,8 +74,8 @@ MCS_EXPORT int mcs_store_open(const char *root, mcs_store **ret, mcs_error *err)
 		char store[PATH_MAX + 32];
 
 		if (!realpath(root, s->root)) {
-			r = mcs_error_set(err, negative_errno(),
-					  "store root %s: %m", root);
+			r = mcs_error_set(err, -errno, "store root %s: %m",
+					  root);
 			goto fail;
 		}
 		snprintf(store, sizeof(store), "%s/var/lib/selinux/default",
@@ -129,40 +129,37 @@ MCS_EXPORT int mcs_store_open(const char *root, mcs_store **ret, mcs_error *err)
 	*ret = s;
 	return 0;
 fail:
-	mcs_store_close(s);
+	modstore_close(s);
 	return r;
-}
-
-static int safe_close_fd(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 /*
  * Take the transaction lock without waiting: libsemanage would block
  * until the holder finishes.  -EBUSY when another process has it.
  */
-static int store_begin(mcs_store *s, mcs_error *err)
+static int store_begin(modstore *s, mcs_error *err)
 {
 	char lock[PATH_MAX + 64];
-	_cleanup_close_ int fd = -1;
 
 	if (s->private_root) {
+		bool busy;
+		int fd;
+
 		snprintf(lock, sizeof(lock),
 			 "%s/var/lib/selinux/default/semanage.trans.LOCK",
 			 s->root);
 		fd = open(lock, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 &&
-		    errno == EWOULDBLOCK)
+		busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 &&
+		       errno == EWOULDBLOCK;
+		/* released at once; libsemanage takes it for real below
+		 * (it would retry for seconds, then fail) */
+		if (fd >= 0)
+			close(fd);
+		if (busy)
 			return mcs_error_set(err, -EBUSY,
 					     "store %s is locked by another "
 					     "process (%s)",
 					     s->root, lock);
-		/* released at once; libsemanage takes it for real below
-		 * (it would retry for seconds, then fail) */
-		fd = safe_close_fd(fd);
 	}
 	s->last[0] = '\0';
 	if (semanage_begin_transaction(s->sh) < 0)
@@ -170,22 +167,22 @@ static int store_begin(mcs_store *s, mcs_error *err)
 	return 0;
 }
 
-static int store_commit(mcs_store *s, mcs_error *err, const char *what)
+static int store_commit(modstore *s, mcs_error *err, const char *what)
 {
 	if (semanage_commit(s->sh) < 0)
 		return store_fail(s, err, -EINVAL, what);
 	return 0;
 }
 
-MCS_EXPORT int mcs_store_install(mcs_store *s, const char *const *paths,
-				 size_t n, mcs_error *err)
+MCS_EXPORT int modstore_install(modstore *s, const char *const *paths, size_t n,
+				mcs_error *err)
 {
 	int r;
 
 	for (size_t i = 0; i < n; i++)
 		if (access(paths[i], R_OK) != 0)
-			return mcs_error_set(err, negative_errno(),
-					     "module %s: %m", paths[i]);
+			return mcs_error_set(err, -errno, "module %s: %m",
+					     paths[i]);
 	r = store_begin(s, err);
 	if (r < 0)
 		return r;
@@ -195,19 +192,22 @@ MCS_EXPORT int mcs_store_install(mcs_store *s, const char *const *paths,
 	return store_commit(s, err, "the modules do not compile or link");
 }
 
-MCS_EXPORT int mcs_store_remove(mcs_store *s, const char *const *names,
-				size_t n, mcs_error *err)
+MCS_EXPORT int modstore_remove(modstore *s, const char *const *names, size_t n,
+			       mcs_error *err)
 {
 	int r = store_begin(s, err);
 
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *name = strdup(names[i]);
+		char *name = strdup(names[i]);
+		int k;
 
 		if (!name)
 			return mcs_error_set(err, -ENOMEM, "out of memory");
-		if (semanage_module_remove(s->sh, name) < 0)
+		k = semanage_module_remove(s->sh, name);
+		free(name);
+		if (k < 0)
 			return store_fail(s, err, -ENOENT, names[i]);
 	}
 	return store_commit(s, err, "removing");
@@ -218,7 +218,7 @@ static int store_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-MCS_EXPORT int mcs_store_list(mcs_store *s, char ***ret, mcs_error *err)
+MCS_EXPORT int modstore_list(modstore *s, char ***ret, mcs_error *err)
 {
 	semanage_module_info_t *list = NULL;
 	int n = 0, r = 0;
@@ -254,7 +254,7 @@ MCS_EXPORT int mcs_store_list(mcs_store *s, char ***ret, mcs_error *err)
 	return n;
 }
 
-static int store_bool_lookup(mcs_store *s, const char *name,
+static int store_bool_lookup(modstore *s, const char *name,
 			     semanage_bool_key_t **key, semanage_bool_t **b,
 			     mcs_error *err)
 {
@@ -270,8 +270,8 @@ static int store_bool_lookup(mcs_store *s, const char *name,
 	return 0;
 }
 
-MCS_EXPORT int mcs_store_bool_get(mcs_store *s, const char *name, bool *ret,
-				  mcs_error *err)
+MCS_EXPORT int modstore_bool_get(modstore *s, const char *name, bool *ret,
+				 mcs_error *err)
 {
 	semanage_bool_key_t *key = NULL;
 	semanage_bool_t *b = NULL;
@@ -284,8 +284,8 @@ MCS_EXPORT int mcs_store_bool_get(mcs_store *s, const char *name, bool *ret,
 	return r;
 }
 
-MCS_EXPORT int mcs_store_bool_set(mcs_store *s, const char *name, bool value,
-				  mcs_error *err)
+MCS_EXPORT int modstore_bool_set(modstore *s, const char *name, bool value,
+				 mcs_error *err)
 {
 	semanage_bool_key_t *key = NULL;
 	semanage_bool_t *b = NULL;
