@@ -11,6 +11,8 @@
  *   on_unavailable = fail | pass  mcsd unreachable: refuse, or start anyway
  *   timeout_ms = 30000            per call to mcsd (0: wait forever)
  *   state_roots = /run/crun /run/runc /run/user/STAR/crun  (glob patterns)
+ *   lock_dir = /run/mcs-oci       root's creation locks (lock.c); other
+ *                                 uids lock in /run/user/UID/mcs-oci
  */
 #include <errno.h>
 #include <stdio.h>
@@ -90,6 +92,10 @@ static int set_key(struct oci_config *cfg, const char *k, char *v)
 	}
 	if (strcmp(k, "state_roots") == 0)
 		return set_roots(cfg, v);
+	if (strcmp(k, "lock_dir") == 0)
+		return *v == '/' ? set_str(cfg->lock_dir, sizeof(cfg->lock_dir),
+					   v)
+				 : -EINVAL;
 	return -ENOKEY;
 }
 
@@ -142,6 +148,7 @@ int oci_config_load(struct oci_config *cfg, mcs_error *err)
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", MCS_DEFAULT_SOCKET);
 	cfg->timeout_ms = 30000;
 	set_roots(cfg, roots);
+	snprintf(cfg->lock_dir, sizeof(cfg->lock_dir), "/run/mcs-oci");
 	r = load_file(cfg, path && *path ? path : OCI_DEFAULT_CONFIG,
 		      path && *path, err);
 	if (r < 0)

@@ -5,10 +5,11 @@
  * was emptied by a reboot).  A registration is mcs-oci's when its owner
  * starts with "oci:"; its container exists when a directory named after
  * it is in one of the state roots (crun and runc keep one per container
- * under their --root).  Owners found missing are looked at again after a
- * grace second, so a container between its registration and the
- * runtime's state directory is not taken for dead.  Idempotent; prints
- * each release.
+ * under their --root).  An owner found missing is released only while gc
+ * holds its creation lock (lock.c) and still finds no state: a container
+ * between its registration and the runtime's state directory holds that
+ * lock and is skipped, however long its runtime takes.  Idempotent;
+ * prints each release.
  */
 #include <errno.h>
 #include <glob.h>
@@ -44,19 +45,12 @@ static bool exists(const struct oci_config *cfg, const char *id)
 	return false;
 }
 
-/* Is id a container name we may put in a glob pattern? */
-static bool plain_id(const char *id)
-{
-	return *id && strpbrk(id, "/*?[]\\") == NULL && strcmp(id, ".") != 0 &&
-	       strcmp(id, "..") != 0;
-}
-
 int oci_gc(const struct oci_config *cfg, int argc, char **argv)
 {
 	bool dry = argc > 1 && strcmp(argv[1], "--dry-run") == 0;
 	mcs_client *c = NULL;
 	mcs_lease *v = NULL;
-	size_t n = 0, released = 0, dead = 0;
+	size_t n = 0;
 	mcs_error err = {0};
 	const size_t pl = strlen(OCI_OWNER_PREFIX);
 	int rc = 0;
@@ -70,26 +64,28 @@ int oci_gc(const struct oci_config *cfg, int argc, char **argv)
 		mcs_client_free(c);
 		return oci_fail(&err);
 	}
-	/* first pass: mark the candidates by blanking the others' owner */
 	for (size_t i = 0; i < n; i++) {
 		const char *id = v[i].owner + pl;
+		int lk, r;
+
 		if (strncmp(v[i].owner, OCI_OWNER_PREFIX, pl) != 0 ||
-		    !plain_id(id) || exists(cfg, id))
-			v[i].owner[0] = '\0';
-		else
-			dead++;
-	}
-	if (dead && !dry)
-		sleep(1);
-	for (size_t i = 0; i < n; i++) {
-		const char *id = v[i].owner + pl;
-		if (!v[i].owner[0] || exists(cfg, id))
+		    !oci_plain_id(id) || exists(cfg, id))
 			continue;
-		if (dry) {
-			printf("would release %s %s\n", v[i].owner, v[i].level);
+		/* being created: its runtime has no state yet */
+		lk = oci_lock_take(cfg, v[i].uid, id, false);
+		if (lk == -EWOULDBLOCK)
+			continue;
+		if (exists(cfg, id) || dry) {
+			if (dry && !exists(cfg, id))
+				printf("would release %s %s\n", v[i].owner,
+				       v[i].level);
+			if (lk >= 0)
+				close(lk);
 			continue;
 		}
-		int r = mcs_client_release(c, v[i].owner, &err);
+		r = mcs_client_release(c, v[i].owner, &err);
+		if (lk >= 0)
+			oci_lock_drop(cfg, v[i].uid, id, lk);
 		if (r == -ENOENT)
 			continue; /* deleted meanwhile */
 		if (r < 0) {
@@ -97,7 +93,6 @@ int oci_gc(const struct oci_config *cfg, int argc, char **argv)
 			break;
 		}
 		printf("released %s %s\n", v[i].owner, v[i].level);
-		released++;
 	}
 	free(v);
 	mcs_client_free(c);

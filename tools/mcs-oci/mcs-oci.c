@@ -2,16 +2,19 @@
 /*
  * mcs-oci - an OCI runtime wrapper that registers every container's MCS
  * level in mcsd, then runs the real runtime (crun, runc) with the very
- * same arguments.  create/run: register (adopt the engine's level, or
- * assign one when the bundle asks for it) and exec the runtime; delete:
- * run the runtime, then release when the container is gone; every other
- * command: exec the runtime untouched.  `mcs-oci gc` is our own.
+ * same arguments.  create/run: take the container's creation lock
+ * (lock.c), register (adopt the engine's level, or assign one when the
+ * bundle asks for it) and exec the runtime with the lock still held;
+ * delete: run the runtime, then release when the container is gone;
+ * every other command: exec the runtime untouched.  `mcs-oci gc` is our
+ * own.
  * Errors are printed once, "mcs-oci: ...", with exit status 1.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "mcs-oci.h"
 
@@ -57,6 +60,26 @@ static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
 		if (r < 0)
 			return oci_fail(&err);
 		r = oci_runtime_exec(cfg, cl, &err);
+		return oci_fail(&err);
+	}
+	/* held until the runtime has state: gc never releases us before */
+	r = oci_lock_take(cfg, geteuid(), cl->id, true);
+	if (r < 0) {
+		char dir[300];
+
+		oci_bundle_done(&b);
+		oci_lock_dir(cfg, geteuid(), dir, sizeof(dir));
+		if (r == -EWOULDBLOCK)
+			mcs_error_set(&err, r,
+				      "refusing to start %s: another process "
+				      "is creating a container of that id "
+				      "(its lock in %s is held)",
+				      cl->id, dir);
+		else
+			mcs_error_set(&err, r,
+				      "refusing to start %s: cannot take its "
+				      "creation lock in %s: %s",
+				      cl->id, dir, strerror(-r));
 		return oci_fail(&err);
 	}
 	bool down;
@@ -107,6 +130,11 @@ static int delete (const struct oci_config *cfg, const struct oci_cmdline *cl)
 			"mcs-oci: WARNING: %s; the registration of %s stays "
 			"until `mcs-oci gc`\n",
 			err.msg, cl->id);
+	else {
+		int lk = oci_lock_take(cfg, geteuid(), cl->id, false);
+		if (lk >= 0)
+			oci_lock_drop(cfg, geteuid(), cl->id, lk);
+	}
 	mcs_client_free(c);
 	return rc;
 }

@@ -3,13 +3,14 @@
  * mcs-oci.h - what the parts of mcs-oci share: the parsed OCI runtime
  * command line, the configuration, the bundle's label, and the calls
  * between the files (one job each: args.c, config.c, bundle.c,
- * register.c, runtime.c, gc.c, mcs-oci.c).
+ * register.c, lock.c, runtime.c, gc.c, mcs-oci.c).
  */
 #ifndef MCS_OCI_H
 #define MCS_OCI_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <mcs/client.h>
 
@@ -45,6 +46,8 @@ struct oci_config {
 	/* state roots gc looks in (glob patterns), besides --root */
 	char roots[OCI_MAX_ROOTS][256];
 	size_t n_roots;
+	/* creation locks of uid 0's registrations (lock.c) */
+	char lock_dir[256];
 	char path[4096]; /* the file read, "" when none */
 };
 
@@ -92,6 +95,27 @@ int oci_register(mcs_client *c, const struct oci_cmdline *cl,
 		 struct oci_bundle *b, mcs_lease *ret, mcs_error *err);
 /* 1 released, 0 nothing was registered. */
 int oci_release(mcs_client *c, const char *id, mcs_error *err);
+
+/* lock.c: a container's creation lock, held from before its registration
+ * until its runtime has state (see lock.c). */
+bool oci_plain_id(const char *id); /* may id name a file? */
+/* The directory of uid's locks: lock_dir for root, else
+ * /run/user/UID/mcs-oci. */
+void oci_lock_dir(const struct oci_config *cfg, uid_t uid, char *buf,
+		  size_t size);
+/*
+ * Take id's lock for a registration of uid.  create (`create`, `run`):
+ * make the directory and the file, wait up to 5 s for a holder, and
+ * return a descriptor that survives exec.  Otherwise (gc, delete): neither
+ * create nor wait.  Returns the held descriptor, -EWOULDBLOCK (held
+ * elsewhere), -ENOENT (no lock file), -EINVAL (id cannot name a file),
+ * -EPERM (a lock directory that uid does not own alone), -errno.
+ */
+int oci_lock_take(const struct oci_config *cfg, uid_t uid, const char *id,
+		  bool create);
+/* Unlink id's lock file, held as fd, then close fd. */
+void oci_lock_drop(const struct oci_config *cfg, uid_t uid, const char *id,
+		   int fd);
 
 /* runtime.c */
 /* exec the runtime with argv[1..]; returns only on failure (-errno). */

@@ -32,7 +32,7 @@ for _ in range(200):
 
 env = dict(os.environ, MCS_OCI_RUNTIME=STUB, MCSD_SOCKET=sock,
            MCS_OCI_CONFIG=f"{d}/oci.conf")
-open(f"{d}/oci.conf", "w").write(f"state_roots = {d}/state\n")
+open(f"{d}/oci.conf", "w").write(f"state_roots = {d}/state\nlock_dir = {d}/locks\n")
 bundle = f"{d}/b"
 os.makedirs(f"{bundle}/rootfs")
 # a config.json the size of podman's: mounts, env, capabilities, masks

@@ -5,8 +5,8 @@
 # mcsctl, the config untouched); collisions refused naming the holder;
 # pods share a group; labels that register nothing; assign (the config
 # the runtime saw, the bind-mount source's xattr on disk); delete and its
-# failure cases; mcsd down (fail closed, on_unavailable = pass); gc;
-# configuration errors.
+# failure cases; mcsd down (fail closed, on_unavailable = pass); gc and
+# the creation lock; configuration errors.
 set -u
 O=${O:-build}
 OCI="$PWD/$O/bin/mcs-oci" MCSD="$O/bin/mcsd" MCSCTL="$O/bin/mcsctl"
@@ -34,7 +34,7 @@ start_mcsd
 ctl() { "$MCSCTL" --socket "$d/s" "$@"; }
 mkdir -p "$d/stub"
 export STUB_DIR="$d/stub" MCS_OCI_RUNTIME="$STUB" MCSD_SOCKET="$d/s" MCS_OCI_CONFIG="$d/oci.conf"
-echo "state_roots = $d/stub/state" >"$d/oci.conf"
+printf 'state_roots = %s\nlock_dir = %s\n' "$d/stub/state" "$d/locks" >"$d/oci.conf"
 oci() { "$OCI" "$@" >"$d/out" 2>"$d/err"; }
 argv() { tr '\n' ' ' <"$d/stub/argv" | sed 's/ $//'; }
 level_of() { ctl lookup "oci:$1" 2>/dev/null | sed -n 's/^level: *//p'; }
@@ -162,6 +162,31 @@ check "gc keeps other owners (mcsctl's reservation) and live containers" \
 	'ctl lookup reserved >/dev/null && [ "$(grep -c released "$d/out")" = 1 ]'
 "$OCI" gc >"$d/out" 2>"$d/err"; rc=$?
 check "gc again: nothing to do" '[ $rc -eq 0 ] && [ ! -s "$d/out" ]'
+check "gc dropped the released container's lock file, delete its own" \
+	'[ ! -e "$d/locks/as1" ] && [ ! -e "$d/locks/a2" ] && [ -e "$d/locks/a3" ]'
+# a runtime that takes 3 s before its state exists: the container holds
+# its creation lock meanwhile, and gc leaves it alone however long that is
+bundle slow system_u:system_r:container_t:s0:c5,c6
+STUB_SLEEP=3 "$OCI" create --bundle "$d/slow" slow1 >/dev/null 2>"$d/slow.err" &
+slow=$!
+i=0
+until [ -n "$(level_of slow1)" ] || [ $i -ge 100 ]; do i=$((i + 1)); sleep 0.05; done
+"$OCI" gc >"$d/out" 2>"$d/err"; rc=$?
+check "gc while the runtime has no state yet: the creating container keeps its level" \
+	'[ $rc -eq 0 ] && [ "$(level_of slow1)" = s0:c5,c6 ] && ! grep -q slow1 "$d/out"'
+wait $slow; rc=$?
+check "and the slow create then succeeds with its state" '[ $rc -eq 0 ] && [ -d "$d/stub/state/slow1" ]'
+bundle fail system_u:system_r:container_t:s0:c10,c11
+STUB_RC=1 "$OCI" create --bundle "$d/fail" failed1 2>/dev/null
+check "(a create whose runtime failed leaves its registration)" '[ "$(level_of failed1)" = s0:c10,c11 ]'
+"$OCI" gc >"$d/out" 2>"$d/err"; rc=$?
+check "a create whose runtime failed (no state, lock free) is released by gc" \
+	'[ $rc -eq 0 ] && grep -q "released oci:failed1" "$d/out" && [ -z "$(level_of failed1)" ]'
+chmod 0777 "$d/locks"
+oci create --bundle "$d/b" lk1; rc=$?
+check "a lock directory others may write: refused, nothing registered" \
+	'[ $rc -eq 1 ] && grep -q "creation lock in $d/locks" "$d/err" && [ -z "$(level_of lk1)" ]'
+chmod 0700 "$d/locks"
 
 # --- mcsd unreachable -----------------------------------------------------
 kill "$mcsd_pid"; wait "$mcsd_pid"; mcsd_pid=
@@ -171,7 +196,7 @@ check "mcsd down: fail closed, exit 1 naming the socket, runtime not run" \
 	'[ $rc -eq 1 ] && grep -q "$d/s" "$d/err" && grep -q "refusing to start down1" "$d/err" && [ ! -e "$d/stub/argv" ]'
 oci create --bundle "$d/plain" down0
 check "mcsd down: a bundle with nothing to register still starts" '[ -e "$d/stub/argv" ]'
-printf 'state_roots = %s\non_unavailable = pass\n' "$d/stub/state" >"$d/oci.conf"
+printf 'state_roots = %s\nlock_dir = %s\non_unavailable = pass\n' "$d/stub/state" "$d/locks" >"$d/oci.conf"
 oci create --bundle "$d/b" down2; rc=$?
 check "mcsd down, on_unavailable = pass: the runtime runs, with a warning" \
 	'[ $rc -eq 0 ] && [ "$(argv)" = "create --bundle $d/b down2" ] && grep -q "WARNING.*UNREGISTERED" "$d/err"'
@@ -185,7 +210,7 @@ oci --version; rc=$?
 check "unknown key: exit 1 naming file and line" '[ $rc -eq 1 ] && grep -q "oci.conf:2: unknown key" "$d/err"'
 MCS_OCI_CONFIG="$d/nope.conf" "$OCI" --version 2>"$d/err"; rc=$?
 check "a missing \$MCS_OCI_CONFIG file is an error" '[ $rc -eq 1 ] && grep -q nope.conf "$d/err"'
-printf 'runtime = %s\nsocket = %s\n' "$STUB" "$d/s" >"$d/oci.conf"
+printf 'runtime = %s\nsocket = %s\nlock_dir = %s\n' "$STUB" "$d/s" "$d/locks" >"$d/oci.conf"
 env -u MCS_OCI_RUNTIME -u MCSD_SOCKET "$OCI" create --bundle "$d/r" f1 2>"$d/err"; rc=$?
 check "runtime = and socket = from the file (collision seen through that socket)" \
 	'[ $rc -eq 1 ] && grep -q "held by reserved" "$d/err"'

@@ -14,7 +14,7 @@ until "$MCSCTL" --socket "$d/s" status >/dev/null 2>&1 || [ $i -ge 100 ]; do i=$
 mkdir -p "$d/stub" "$d/b1" "$d/b2" "$d/b3"
 export STUB_DIR="$d/stub" MCS_OCI_RUNTIME="$PWD/tests/integration/oci/stub-runtime" \
 	MCSD_SOCKET="$d/s" MCS_OCI_CONFIG="$d/oci.conf"
-echo "state_roots = $d/stub/state" >"$d/oci.conf"
+printf 'state_roots = %s\nlock_dir = %s\n' "$d/stub/state" "$d/locks" >"$d/oci.conf"
 cfg() { printf '{"ociVersion":"1.0.2","process":{"args":["sh"],"selinuxLabel":"%s"},"linux":{"mountLabel":"system_u:object_r:container_file_t:s0"},"annotations":{%s}}\n' "$1" "$2"; }
 say() { printf '\n== %s\n' "$*"; }
 
