@@ -46,13 +46,35 @@ static void warn_pass(const struct oci_cmdline *cl, const mcs_error *err)
 	       err->msg, cl->id);
 }
 
+/* The container's creation lock (lock.c), or -errno with err set. */
+static int take_lock(const struct oci_config *cfg, const struct oci_cmdline *cl,
+		     mcs_error *err)
+{
+	char dir[300];
+	int r = oci_lock_take(cfg, geteuid(), cl->id, true);
+
+	if (r >= 0)
+		return r;
+	oci_lock_dir(cfg, geteuid(), dir, sizeof(dir));
+	if (r == -EWOULDBLOCK)
+		return mcs_error_set(err, r,
+				     "refusing to start %s: another process "
+				     "is creating a container of that id "
+				     "(its lock in %s is held)",
+				     cl->id, dir);
+	return mcs_error_set(err, r,
+			     "refusing to start %s: cannot take its creation "
+			     "lock in %s: %s",
+			     cl->id, dir, strerror(-r));
+}
+
 static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
 {
 	struct oci_bundle b;
 	mcs_client *c = NULL;
 	mcs_lease lease;
 	mcs_error err = {0};
-	int r;
+	int r, lock;
 
 	r = oci_bundle_read(cl, &b, &err);
 	if (r < 0 || b.mode == OCI_NOTHING) {
@@ -63,23 +85,9 @@ static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
 		return oci_fail(&err);
 	}
 	/* held until the runtime has state: gc never releases us before */
-	r = oci_lock_take(cfg, geteuid(), cl->id, true);
-	if (r < 0) {
-		char dir[300];
-
+	lock = take_lock(cfg, cl, &err);
+	if (lock < 0) {
 		oci_bundle_done(&b);
-		oci_lock_dir(cfg, geteuid(), dir, sizeof(dir));
-		if (r == -EWOULDBLOCK)
-			mcs_error_set(&err, r,
-				      "refusing to start %s: another process "
-				      "is creating a container of that id "
-				      "(its lock in %s is held)",
-				      cl->id, dir);
-		else
-			mcs_error_set(&err, r,
-				      "refusing to start %s: cannot take its "
-				      "creation lock in %s: %s",
-				      cl->id, dir, strerror(-r));
 		return oci_fail(&err);
 	}
 	bool down;
@@ -106,9 +114,10 @@ static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
 	}
 	oci_bundle_done(&b);
 	mcs_client_free(c);
-	if (r < 0)
-		return oci_fail(&err);
-	oci_runtime_exec(cfg, cl, &err);
+	if (r >= 0)
+		oci_runtime_exec(cfg, cl, &err);
+	/* nothing is being created */
+	oci_lock_drop(cfg, geteuid(), cl->id, lock);
 	return oci_fail(&err);
 }
 

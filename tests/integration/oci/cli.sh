@@ -100,8 +100,8 @@ check "create again (restart) is idempotent; runc's -bundle=X form" \
 bundle b system_u:system_r:container_t:s0:c3,c7
 rm -f "$d/stub/argv"
 oci create --bundle "$d/b" b1; rc=$?
-check "collision refused: exit 1, the level and its holders named, runtime not run" \
-	'[ $rc -eq 1 ] && grep -q "s0:c3,c7" "$d/err" && grep -q "oci:a1 (group pod:sb1)" "$d/err" && [ ! -e "$d/stub/argv" ] && [ -z "$(level_of b1)" ]'
+check "collision refused: exit 1, the level and its holders named, runtime not run, no lock left" \
+	'[ $rc -eq 1 ] && grep -q "s0:c3,c7" "$d/err" && grep -q "oci:a1 (group pod:sb1)" "$d/err" && [ ! -e "$d/stub/argv" ] && [ -z "$(level_of b1)" ] && [ ! -e "$d/locks/b1" ]'
 ctl allocate --owner reserved --level s0:c11,c12 >/dev/null
 bundle r system_u:system_r:container_t:s0:c11,c12
 oci run -d --bundle "$d/r" r1; rc=$?
