@@ -10,7 +10,11 @@
 #    clients each at once: the sum of their allocations/s;
 #  - fill a c0.c127 registry (8,128 pairs) to exhaustion with 64 clients,
 #    the Exhausted answer, then alloc+release cycles at 99.9% full next to
-#    an empty registry (flatness).
+#    an empty registry (flatness);
+#  - the floor: the same server alone, pgbench sessions each committing
+#    one upserted row per transaction (the least one durable call costs
+#    the database), with 1, 8 and 64 sessions.  mcsd speaks to the
+#    database over one connection, so its ceiling is the 1-session floor.
 # Run inside pg-harness.sh (the make target does); prints one table.
 set -eu
 O=${O:-build}
@@ -64,6 +68,23 @@ done
 s=$("$L" "$dir/sq.s" cycle 8 100 sc)
 p=$("$L" "$dir/pg.s" cycle 8 100 pc)
 line "8 clients alloc+release cycles" "$(fmt "$s")" "$(fmt "$p")"
+
+# the floor: PostgreSQL alone, one durable 1-row transaction at a time per
+# session (pgbench, same server, same file system)
+newdb b_floor >/dev/null
+sh "$MCS_PG_HARNESS" psql -d b_floor -c "CREATE TABLE f (k bigint PRIMARY KEY, v int)"
+printf '%s\n' '\set k random(1, 1000000)' \
+	'INSERT INTO f VALUES (:k, 1) ON CONFLICT (k) DO UPDATE SET v = f.v + 1;' >"$dir/floor.sql"
+pgbench=$(ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1)
+for n in 1 8 64; do
+	[ -x "$pgbench" ] || break
+	j=$n
+	[ $j -gt 2 ] && j=2
+	out=$("$pgbench" -n -f "$dir/floor.sql" -c $n -j $j -T 3 "$MCS_PG_CONNINFO dbname=b_floor" 2>&1)
+	tps=$(echo "$out" | sed -n 's/^tps = \([0-9]*\).*/\1/p' | head -1)
+	lat=$(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+	line "floor: PostgreSQL alone, $n session(s), commits/s" "-" "${tps:-?}/s, latency avg ${lat:-?} ms"
+done
 
 # three hosts on one database, 8 clients each at once
 start h1 "$main" c0.c1023 bench-1
