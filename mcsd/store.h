@@ -3,11 +3,10 @@
  * store.h - the registry's storage engine behind a narrow table of
  * operations.  The rules (registry.c: validation, owners and uids,
  * groups, leases, reconcile) speak only this interface and never see SQL;
- * each engine (store_sqlite.c, later store_pg.c) owns its schema and
+ * each engine (store_sqlite.c, store_pg.c) owns its schema and
  * migrations, statements, transactions, durability, maintenance and the
  * mapping of its own error codes.  store.c picks the engine from the
- * registry's location.  /work/notes/store-interface.md and
- * docs/registry.md say the same at more length.
+ * registry's location.  docs/registry.md says the same at more length.
  *
  * Pairs are named by their KEY, 1024 * x + y for the level s0:cx,cy
  * (x < y): independent of the configured range, the same on every host.
