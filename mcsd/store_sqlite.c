@@ -327,6 +327,29 @@ static int sq_step_done(sqlite_store *q, sqlite3_stmt *s, mcs_error *err,
 	return 0;
 }
 
+/*
+ * The first row of the prepared statement id, its one parameter the text
+ * key: 1 with *ret on that row (read its columns, then sqlite3_reset()),
+ * 0 when there is none, -errno (err says what failed).
+ */
+static int sq_row(sqlite_store *q, int id, const char *key, sqlite3_stmt **ret,
+		  mcs_error *err, const char *what)
+{
+	sqlite3_stmt *st = sq_stmt(q, id, err);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = st;
+		return 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sq_error(q, rc, err, what);
+}
+
 /* Run the prepared statement id (savepoints: prepared once, not parsed
  * again for every call of a batch). */
 static int sq_run(sqlite_store *q, int id, mcs_error *err)
@@ -1157,28 +1180,21 @@ static int sq_savepoint_end(store *s, bool keep, mcs_error *err)
 static int sq_owner_get(store *s, const char *owner, store_owner *ret,
 			mcs_error *err)
 {
-	sqlite_store *q = to_sq(s);
-	sqlite3_stmt *st = sq_stmt(q, STMT_OWNER_GET, err);
-	int rc;
+	sqlite3_stmt *st;
+	int k = sq_row(to_sq(s), STMT_OWNER_GET, owner, &st, err, "lookup");
 
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (ret) {
-			row_to_entry(st, &ret->entry);
-			ret->key = sqlite3_column_int64(st, 9);
-			ret->boot_id[0] = '\0';
-		}
-		sqlite3_reset(st);
-		return 0;
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	if (k == 0)
 		return mcs_error_set(err, -ENOENT, "owner %s holds no level",
 				     owner);
-	return sq_error(q, rc, err, "lookup");
+	if (k < 0)
+		return k;
+	if (ret) {
+		row_to_entry(st, &ret->entry);
+		ret->key = sqlite3_column_int64(st, 9);
+		ret->boot_id[0] = '\0';
+	}
+	sqlite3_reset(st);
+	return 0;
 }
 
 static int sq_owner_insert(store *s, const store_owner *row, mcs_error *err)
@@ -1234,17 +1250,13 @@ static int sq_group_count(store *s, const char *group, uint64_t *ret_n,
 			  mcs_error *err)
 {
 	sqlite_store *q = to_sq(s);
-	sqlite3_stmt *st = sq_stmt(q, STMT_GROUP_COUNT, err);
-	int rc;
+	sqlite3_stmt *st;
+	int k = sq_row(q, STMT_GROUP_COUNT, group, &st, err, "count owners");
 
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return sq_error(q, rc, err, "count owners");
-	}
+	if (k == 0) /* count(*) has a row */
+		return sq_error(q, SQLITE_DONE, err, "count owners");
+	if (k < 0)
+		return k;
 	*ret_n = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return 0;
@@ -1253,42 +1265,27 @@ static int sq_group_count(store *s, const char *group, uint64_t *ret_n,
 static int sq_group_uid(store *s, const char *group, uid_t *ret_uid,
 			mcs_error *err)
 {
-	sqlite_store *q = to_sq(s);
-	sqlite3_stmt *st = sq_stmt(q, STMT_GROUP_UID, err);
-	int rc, k = 0;
+	sqlite3_stmt *st;
+	int k = sq_row(to_sq(s), STMT_GROUP_UID, group, &st, err, "group uid");
 
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (k == 1) {
 		*ret_uid = (uid_t)sqlite3_column_int64(st, 0);
-		k = 1;
-	} else if (rc != SQLITE_DONE) {
-		k = sq_error(q, rc, err, "group uid");
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
 	return k;
 }
 
 static int sq_group_pair(store *s, const char *group, store_key *ret_key,
 			 mcs_error *err)
 {
-	sqlite_store *q = to_sq(s);
-	sqlite3_stmt *st = sq_stmt(q, STMT_GROUP_PAIR, err);
-	int rc;
+	sqlite3_stmt *st;
+	int k = sq_row(to_sq(s), STMT_GROUP_PAIR, group, &st, err, "group");
 
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (k == 1) {
 		*ret_key = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
-		return 1;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : sq_error(q, rc, err, "group");
+	return k;
 }
 
 static int sq_pair_holder(store *s, store_key key,
