@@ -174,8 +174,11 @@ typedef struct pg_store {
 	int backoff_ms;
 	char last_error[256]; /* why the connection is down */
 	bool in_tx;	      /* between begin and commit/rollback */
-	unsigned seed;	      /* counter shards */
-	atomic_bool up;	      /* conn is connected (read by sync) */
+	/* counter changes of the open transaction (held, released,
+	 * excluded, owners), written once just before its COMMIT */
+	int pending[4];
+	unsigned seed;	/* counter shards */
+	atomic_bool up; /* conn is connected (read by sync) */
 	/* sync's own connection, used only by the thread that syncs */
 	PGconn *sync_conn;
 } pg_store;
@@ -407,23 +410,34 @@ static void row_owner(const PGresult *r, int row, mcsd_registry_entry *e,
 		snprintf(boot_id, boot_size, "%s", col(r, row, 9));
 }
 
-/* Add to the counters (one random shard), inside the transaction. */
-static int pg_count(pg_store *q, int held, int released, int excluded,
-		    int owners, mcs_error *err)
+/* Add v to the counters (one random shard) now. */
+static int pg_count_write(pg_store *q, const int v[4], mcs_error *err)
 {
-	char a[16], b[16], c[16], d[16], sh[16];
-	const char *p[] = {a, b, c, d, sh};
+	char a[4][16], sh[16];
+	const char *p[] = {a[0], a[1], a[2], a[3], sh};
 
-	snprintf(a, sizeof(a), "%d", held);
-	snprintf(b, sizeof(b), "%d", released);
-	snprintf(c, sizeof(c), "%d", excluded);
-	snprintf(d, sizeof(d), "%d", owners);
+	for (int i = 0; i < 4; i++)
+		snprintf(a[i], sizeof(a[i]), "%d", v[i]);
 	snprintf(sh, sizeof(sh), "%d", rand_r(&q->seed) % PG_SHARDS);
 	return pg_do(q,
 		     "UPDATE mcs_counts SET held = held + $1,"
 		     " released = released + $2, excluded = excluded + $3,"
 		     " owners = owners + $4 WHERE shard = $5",
 		     5, p, NULL, err);
+}
+
+/* Add to the counters: inside a transaction of the rules, once at its
+ * commit (one round trip per call instead of one per change). */
+static int pg_count(pg_store *q, int held, int released, int excluded,
+		    int owners, mcs_error *err)
+{
+	const int v[4] = {held, released, excluded, owners};
+
+	if (!q->in_tx)
+		return pg_count_write(q, v, err);
+	for (int i = 0; i < 4; i++)
+		q->pending[i] += v[i];
+	return 0;
 }
 
 /* ---- transactions ------------------------------------------------------ */
@@ -444,6 +458,7 @@ static int pg_begin(store *s, mcs_error *err)
 		k = -ENOTCONN;
 	if (k >= 0)
 		q->in_tx = true;
+	memset(q->pending, 0, sizeof(q->pending));
 	return k;
 }
 
@@ -456,6 +471,16 @@ static int pg_commit(store *s, mcs_error *err)
 
 	if (!q->in_tx)
 		return mcs_error_set(err, -EBUSY, "registry: no transaction");
+	if (q->pending[0] || q->pending[1] || q->pending[2] || q->pending[3]) {
+		k = pg_count_write(q, q->pending, err);
+		memset(q->pending, 0, sizeof(q->pending));
+		if (k < 0) { /* a race (-EAGAIN) was rolled back already */
+			if (q->in_tx && q->conn)
+				PQclear(PQexec(q->conn, "ROLLBACK"));
+			q->in_tx = false;
+			return k;
+		}
+	}
 	r = PQexec(q->conn, "COMMIT");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
