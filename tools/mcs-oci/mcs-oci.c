@@ -46,15 +46,21 @@ static void warn_pass(const struct oci_cmdline *cl, const mcs_error *err)
 	       err->msg, cl->id);
 }
 
-/* The container's creation lock (lock.c), or -errno with err set. */
+/*
+ * Take the container's creation lock (lock.c) into *ret_fd, -1 for none
+ * (a user without /run/user/UID: rootless podman on a host without
+ * logind keeps its state elsewhere, where root's gc does not look
+ * either).  0 or -errno with err set.
+ */
 static int take_lock(const struct oci_config *cfg, const struct oci_cmdline *cl,
-		     mcs_error *err)
+		     int *ret_fd, mcs_error *err)
 {
 	char dir[300];
 	int r = oci_lock_take(cfg, geteuid(), cl->id, true);
 
-	if (r >= 0)
-		return r;
+	*ret_fd = r >= 0 ? r : -1;
+	if (r >= 0 || (r == -ENOENT && geteuid() != 0))
+		return 0;
 	oci_lock_dir(cfg, geteuid(), dir, sizeof(dir));
 	if (r == -EWOULDBLOCK)
 		return mcs_error_set(err, r,
@@ -85,8 +91,8 @@ static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
 		return oci_fail(&err);
 	}
 	/* held until the runtime has state: gc never releases us before */
-	lock = take_lock(cfg, cl, &err);
-	if (lock < 0) {
+	r = take_lock(cfg, cl, &lock, &err);
+	if (r < 0) {
 		oci_bundle_done(&b);
 		return oci_fail(&err);
 	}
@@ -117,7 +123,8 @@ static int start(const struct oci_config *cfg, const struct oci_cmdline *cl)
 	if (r >= 0)
 		oci_runtime_exec(cfg, cl, &err);
 	/* nothing is being created */
-	oci_lock_drop(cfg, geteuid(), cl->id, lock);
+	if (lock >= 0)
+		oci_lock_drop(cfg, geteuid(), cl->id, lock);
 	return oci_fail(&err);
 }
 
