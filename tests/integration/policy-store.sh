@@ -16,22 +16,8 @@ cp -a "$SRC" "$R"
 touch "$tmp/stamp"
 KPOL="$R/etc/selinux/default/policy/policy.33"
 N=system_u:system_r:lxc_nonet_t:s0:c1,c2
-n=0 fail=0
+. tests/integration/tap.sh
 
-t() { # t DESCRIPTION EXPECTED_RC EXPECTED_OUTPUT_REGEX CMD...
-	d=$1 want=$2 re=$3
-	shift 3
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	got=$?
-	if [ "$got" -eq "$want" ] && printf '%s\n' "$out" | grep -Eq -- "$re"; then
-		echo "ok $n - $d"
-	else
-		echo "not ok $n - $d (rc $got, want $want)"
-		printf '%s\n' "$out" | sed 's/^/#   /'
-		fail=1
-	fi
-}
 
 echo "1..16"
 t "list shows the build's module" 0 '^mcskit 400 pp$' "$P" --store-root "$R" list

@@ -13,10 +13,7 @@ O=${O:-build}
 C="$O/bin/mcs-chcon" MCSD="$O/bin/mcsd" MCSCTL="$O/bin/mcsctl"
 SH=system_u:object_r:svirt_sandbox_file_t:s0
 OLD=system_u:object_r:user_home_t:s0
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; [ -s "$d/err" ] && sed 's/^/#   /' "$d/err"; fi; }
+. tests/integration/tap.sh
 d=$(mktemp -d /var/tmp/mcs-chcon-journal.XXXXXX)
 mcsd_pid=
 cleanup() {

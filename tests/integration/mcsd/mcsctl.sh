@@ -4,10 +4,7 @@
 # error line on stderr, exit status 2 on usage errors.  Prints TAP.
 set -u
 MCSD=${MCSD:-build/bin/mcsd} MCSCTL=${MCSCTL:-build/bin/mcsctl}
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+. tests/integration/tap.sh
 d=$(mktemp -d)
 "$MCSD" --socket "$d/s" --db "$d/r.db" --range c0.c9 2>"$d/log" &
 pid=$!

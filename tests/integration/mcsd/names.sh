@@ -7,9 +7,7 @@
 set -u
 MCSD=${MCSD:-build/bin/mcsd} MCSCTL=${MCSCTL:-build/bin/mcsctl}
 table=${MCS_NAMES_TABLE:-tests/names.tsv}
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+. tests/integration/tap.sh
 d=$(mktemp -d)
 "$MCSD" --socket "$d/s" --db "$d/r.db" --range c0.c1023 2>"$d/log" &
 pid=$!

@@ -4,9 +4,7 @@
 # stops on SIGTERM; with NOTIFY_SOCKET it sends READY=1.  Prints TAP.
 set -u
 MCSD=${MCSD:-build/bin/mcsd} MCSCTL=${MCSCTL:-build/bin/mcsctl}
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+. tests/integration/tap.sh
 if ! command -v systemd-socket-activate >/dev/null 2>&1; then
 	echo "1..0 # skip systemd-socket-activate not installed"
 	exit 0

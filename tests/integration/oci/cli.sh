@@ -11,10 +11,7 @@ set -u
 O=${O:-build}
 OCI="$PWD/$O/bin/mcs-oci" MCSD="$O/bin/mcsd" MCSCTL="$O/bin/mcsctl"
 STUB="$PWD/tests/integration/oci/stub-runtime"
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; [ -s "$d/err" ] && sed 's/^/#   /' "$d/err"; fi; }
+. tests/integration/tap.sh
 d=$(mktemp -d /var/tmp/mcs-oci-test.XXXXXX)
 mcsd_pid=
 cleanup() {

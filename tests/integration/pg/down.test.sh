@@ -7,10 +7,7 @@ set -u
 [ -n "${MCS_PG_CONNINFO:-}" ] ||
 	exec sh "${PG_HARNESS:-tests/integration/pg/pg-harness.sh}" run sh "$0"
 MCSD=${MCSD:-build/bin/mcsd} MCSCTL=${MCSCTL:-build/bin/mcsctl}
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+. tests/integration/tap.sh
 d=$(mktemp -d)
 sh "$MCS_PG_HARNESS" psql -d postgres -c "CREATE DATABASE down" >/dev/null
 "$MCSD" --socket "$d/s" --registry "pg:$MCS_PG_CONNINFO dbname=down" \

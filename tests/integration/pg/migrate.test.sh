@@ -8,10 +8,7 @@ set -u
 [ -n "${MCS_PG_CONNINFO:-}" ] ||
 	exec sh "${PG_HARNESS:-tests/integration/pg/pg-harness.sh}" run sh "$0"
 MCSD=${MCSD:-build/bin/mcsd} MCSCTL=${MCSCTL:-build/bin/mcsctl}
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+. tests/integration/tap.sh
 d=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done; wait; rm -rf "$d"' EXIT
