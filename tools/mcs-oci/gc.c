@@ -71,8 +71,10 @@ int oci_gc(const struct oci_config *cfg, int argc, char **argv)
 		if (strncmp(v[i].owner, OCI_OWNER_PREFIX, pl) != 0 ||
 		    !oci_plain_id(id) || exists(cfg, id))
 			continue;
-		/* being created: its runtime has no state yet */
-		lk = oci_lock_take(cfg, v[i].uid, id, false);
+		/* being created: its runtime has no state yet.  Held (made
+		 * if missing, but not by --dry-run, which changes nothing)
+		 * until the release, so a create of the same id waits */
+		lk = oci_lock_take(cfg, v[i].uid, id, dry ? 0 : OCI_LOCK_FILE);
 		if (lk == -EWOULDBLOCK)
 			continue;
 		if (exists(cfg, id) || dry) {

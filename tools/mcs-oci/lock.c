@@ -34,9 +34,6 @@ bool oci_plain_id(const char *id)
 	       strcmp(id, "..") != 0;
 }
 
-/* The lock directory of uid's registrations, opened; created (0700) when
- * create.  -errno; -EPERM when it is not a directory that uid owns and
- * only uid may write. */
 void oci_lock_dir(const struct oci_config *cfg, uid_t uid, char *buf,
 		  size_t size)
 {
@@ -46,6 +43,9 @@ void oci_lock_dir(const struct oci_config *cfg, uid_t uid, char *buf,
 		snprintf(buf, size, "/run/user/%u/mcs-oci", (unsigned)uid);
 }
 
+/* The lock directory of uid's registrations, opened; created (0700) when
+ * create.  -errno; -EPERM when it is not a directory that uid owns and
+ * only uid may write. */
 static int open_dir(const struct oci_config *cfg, uid_t uid, bool create)
 {
 	char path[300];
@@ -70,13 +70,16 @@ static int open_dir(const struct oci_config *cfg, uid_t uid, bool create)
 }
 
 int oci_lock_take(const struct oci_config *cfg, uid_t uid, const char *id,
-		  bool create)
+		  int flags)
 {
+	bool creating = flags & OCI_LOCK_CREATING;
 	int dfd, fd = -ENOENT;
 
 	if (!oci_plain_id(id))
 		return -EINVAL;
-	dfd = open_dir(cfg, uid, create);
+	/* root's own directory is made by gc too: a create that starts
+	 * meanwhile then meets gc's lock, not an empty place */
+	dfd = open_dir(cfg, uid, creating || (flags & OCI_LOCK_FILE && !uid));
 	if (dfd < 0)
 		return dfd;
 	/* create waits up to 5 s: gc holds a lock for milliseconds; a
@@ -84,10 +87,13 @@ int oci_lock_take(const struct oci_config *cfg, uid_t uid, const char *id,
 	for (int tries = 0; tries < 500; tries++) {
 		struct stat a, b;
 
-		/* create: kept across the exec into the runtime */
+		/* creating: kept across the exec into the runtime */
 		fd = openat(dfd, id,
-			    create ? O_RDWR | O_CREAT | O_NOFOLLOW
-				   : O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+			    (creating ? O_RDWR : O_RDONLY | O_CLOEXEC) |
+				    O_NOFOLLOW |
+				    (flags & (OCI_LOCK_FILE | OCI_LOCK_CREATING)
+					     ? O_CREAT
+					     : 0),
 			    0600);
 		if (fd < 0) {
 			fd = -errno;
@@ -97,7 +103,7 @@ int oci_lock_take(const struct oci_config *cfg, uid_t uid, const char *id,
 			int e = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
 			close(fd);
 			fd = e;
-			if (create && e == -EWOULDBLOCK) {
+			if (creating && e == -EWOULDBLOCK) {
 				usleep(10000);
 				continue;
 			}
@@ -111,8 +117,14 @@ int oci_lock_take(const struct oci_config *cfg, uid_t uid, const char *id,
 			break;
 		close(fd);
 		fd = -ENOENT;
-		if (!create)
+		if (!creating)
 			break;
+	}
+	/* a file root's gc made in a user's directory is the user's, or
+	 * their next create could not open it */
+	if (fd >= 0 && uid != 0 && geteuid() == 0 && fchown(fd, uid, -1) < 0) {
+		close(fd);
+		fd = -errno;
 	}
 	close(dfd);
 	return fd;

@@ -56,7 +56,7 @@ static int take_lock(const struct oci_config *cfg, const struct oci_cmdline *cl,
 		     int *ret_fd, mcs_error *err)
 {
 	char dir[300];
-	int r = oci_lock_take(cfg, geteuid(), cl->id, true);
+	int r = oci_lock_take(cfg, geteuid(), cl->id, OCI_LOCK_CREATING);
 
 	*ret_fd = r >= 0 ? r : -1;
 	if (r >= 0 || (r == -ENOENT && geteuid() != 0))
@@ -147,7 +147,7 @@ static int delete (const struct oci_config *cfg, const struct oci_cmdline *cl)
 			"until `mcs-oci gc`\n",
 			err.msg, cl->id);
 	else {
-		int lk = oci_lock_take(cfg, geteuid(), cl->id, false);
+		int lk = oci_lock_take(cfg, geteuid(), cl->id, 0);
 		if (lk >= 0)
 			oci_lock_drop(cfg, geteuid(), cl->id, lk);
 	}

@@ -104,15 +104,19 @@ bool oci_plain_id(const char *id); /* may id name a file? */
 void oci_lock_dir(const struct oci_config *cfg, uid_t uid, char *buf,
 		  size_t size);
 /*
- * Take id's lock for a registration of uid.  create (`create`, `run`):
- * make the directory and the file, wait up to 5 s for a holder, and
- * return a descriptor that survives exec.  Otherwise (gc, delete): neither
- * create nor wait.  Returns the held descriptor, -EWOULDBLOCK (held
- * elsewhere), -ENOENT (no lock file), -EINVAL (id cannot name a file),
- * -EPERM (a lock directory that uid does not own alone), -errno.
+ * Take id's lock for a registration of uid.  OCI_LOCK_CREATING (`create`,
+ * `run`): make the directory and the file, wait up to 5 s for a holder,
+ * and return a descriptor that survives exec.  OCI_LOCK_FILE (gc): make
+ * the file (and root's directory) but do not wait.  0 (delete): neither
+ * make nor wait.  Returns the held descriptor, -EWOULDBLOCK (held
+ * elsewhere), -ENOENT (no lock file or directory), -EINVAL (id cannot
+ * name a file), -EPERM (a lock directory that uid does not own alone),
+ * -errno.
  */
+#define OCI_LOCK_CREATING (1 << 0)
+#define OCI_LOCK_FILE	  (1 << 1)
 int oci_lock_take(const struct oci_config *cfg, uid_t uid, const char *id,
-		  bool create);
+		  int flags);
 /* Unlink id's lock file, held as fd, then close fd. */
 void oci_lock_drop(const struct oci_config *cfg, uid_t uid, const char *id,
 		   int fd);

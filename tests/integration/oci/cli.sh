@@ -179,6 +179,13 @@ check "(a create whose runtime failed leaves its registration)" '[ "$(level_of f
 "$OCI" gc >"$d/out" 2>"$d/err"; rc=$?
 check "a create whose runtime failed (no state, lock free) is released by gc" \
 	'[ $rc -eq 0 ] && grep -q "released oci:failed1" "$d/out" && [ -z "$(level_of failed1)" ]'
+ctl allocate --owner oci:ghost --persistent >/dev/null
+"$OCI" gc --dry-run >"$d/out" 2>"$d/err"
+check "gc --dry-run names a registration with no lock file and makes none" \
+	'grep -q "would release oci:ghost" "$d/out" && [ -n "$(level_of ghost)" ] && [ ! -e "$d/locks/ghost" ]'
+"$OCI" gc >"$d/out" 2>"$d/err"
+check "gc releases it under a lock file of its own, then removes that file" \
+	'grep -q "released oci:ghost" "$d/out" && [ -z "$(level_of ghost)" ] && [ ! -e "$d/locks/ghost" ]'
 chmod 0777 "$d/locks"
 oci create --bundle "$d/b" lk1; rc=$?
 check "a lock directory others may write: refused, nothing registered" \
