@@ -33,7 +33,11 @@ static int done(modstore *s, int r, const mcs_error *err)
 	return r < 0 ? EXIT_ERROR : 0;
 }
 
-int cmd_install(int argc, char **argv)
+/* `install FILE...`, `remove NAME...`: fn over argv[1..] in one
+ * transaction. */
+static int on_args(int argc, char **argv,
+		   int (*fn)(modstore *, const char *const *, size_t,
+			     mcs_error *))
 {
 	mcs_error err = {0};
 	modstore *s;
@@ -45,28 +49,19 @@ int cmd_install(int argc, char **argv)
 	s = open_store();
 	if (!s)
 		return EXIT_ERROR;
-	return done(s,
-		    modstore_install(s, (const char *const *)argv + 1,
-				     (size_t)argc - 1, &err),
-		    &err);
+	return done(
+		s, fn(s, (const char *const *)argv + 1, (size_t)argc - 1, &err),
+		&err);
+}
+
+int cmd_install(int argc, char **argv)
+{
+	return on_args(argc, argv, modstore_install);
 }
 
 int cmd_remove(int argc, char **argv)
 {
-	mcs_error err = {0};
-	modstore *s;
-
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_ERROR;
-	}
-	s = open_store();
-	if (!s)
-		return EXIT_ERROR;
-	return done(s,
-		    modstore_remove(s, (const char *const *)argv + 1,
-				    (size_t)argc - 1, &err),
-		    &err);
+	return on_args(argc, argv, modstore_remove);
 }
 
 int cmd_list(int argc, char **argv)
