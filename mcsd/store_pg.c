@@ -78,8 +78,9 @@
 /* Reconnect backoff: first wait and cap, in milliseconds. */
 #define PG_BACKOFF_MIN 100
 #define PG_BACKOFF_MAX 5000
-/* Rows of mcs_counts: each change updates one at random, so concurrent
- * calls on many hosts rarely wait for each other on a counter. */
+/* Rows of mcs_counts: each transaction's changes update one at random
+ * (pg_count), so concurrent calls on many hosts rarely wait for each
+ * other on a counter. */
 #define PG_SHARDS 64
 
 /*
